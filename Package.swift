@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "guesthouse",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "guesthouse", targets: ["guesthouse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(
+            name: "Libvirt",
+            dependencies: [
+                "CLibvirt",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "GuesthouseCore",
+            dependencies: []
+        ),
+        .target(
+            name: "GuesthouseConfig",
+            dependencies: [
+                "GuesthouseCore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "GuesthouseLibvirt",
+            dependencies: [
+                "Libvirt",
+                "GuesthouseCore",
+                "GuesthouseConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GuesthouseServer",
+            dependencies: [
+                "GuesthouseCore",
+                "GuesthouseConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "guesthouse",
+            dependencies: [
+                "GuesthouseServer",
+                "GuesthouseLibvirt",
+                "GuesthouseConfig",
+                "Libvirt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        .testTarget(
+            name: "LibvirtTests",
+            dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "GuesthouseCoreTests",
+            dependencies: ["GuesthouseCore", "GuesthouseConfig"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(
+            name: "GuesthouseServerTests",
+            dependencies: [
+                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "Libvirt",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

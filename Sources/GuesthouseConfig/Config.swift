@@ -1,0 +1,96 @@
+/// Guesthouse's whole configuration, loaded once from one TOML file (or the embedded default).
+public struct Config: Sendable, Equatable {
+    public var server = ServerConfig()
+    /// vmango's "providers", by name.
+    public var hypervisors: [String: HypervisorConfig] = [:]
+    public var plans: [String: PlanConfig] = [:]
+    public var sshKeys: [String: SSHKeyConfig] = [:]
+    /// Server users with bcrypt password hashes, by name.
+    public var users: [String: UserConfig] = [:]
+    public var simplestack = SimplestackConfig()
+    /// Per-family overrides of the built-in Simplestack family table, by family name.
+    public var families: [String: FamilyConfig] = [:]
+
+    public init() {}
+}
+
+/// `[server]`
+public struct ServerConfig: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var sessionSecret: String?
+    public var trustedProxies: [String] = []
+    /// How long a libvirt connection may take to open before the request answers 502, in seconds.
+    public var connectTimeoutSeconds: Double = 10
+    public init() {}
+}
+
+/// `[hypervisor.NAME]`: one libvirt provider.
+public struct HypervisorConfig: Sendable, Equatable {
+    public var name: String
+    public var url: String
+    public var imageStoragePool: String?
+    public var rootStoragePool: String?
+    public var network: String?
+    public var vmTemplate: String?
+    public var volumeTemplate: String?
+    public var ignoredVMs: [String] = []
+
+    public init(name: String, url: String) {
+        self.name = name
+        self.url = url
+    }
+}
+
+/// `[plan.NAME]`
+public struct PlanConfig: Sendable, Equatable {
+    public var name: String
+    public var memoryMiB: Int
+    public var cpus: Int
+    public var diskSizeGiB: Int
+    public init(name: String, memoryMiB: Int, cpus: Int, diskSizeGiB: Int) {
+        self.name = name
+        self.memoryMiB = memoryMiB
+        self.cpus = cpus
+        self.diskSizeGiB = diskSizeGiB
+    }
+}
+
+/// `[ssh_key.NAME]`
+public struct SSHKeyConfig: Sendable, Equatable {
+    public var name: String
+    public var publicKey: String
+    public init(name: String, publicKey: String) {
+        self.name = name
+        self.publicKey = publicKey
+    }
+}
+
+/// `[user.NAME]`
+public struct UserConfig: Sendable, Equatable {
+    public var name: String
+    /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
+    public var passwordHash: String
+    public init(name: String, passwordHash: String) {
+        self.name = name
+        self.passwordHash = passwordHash
+    }
+}
+
+/// `[simplestack]`
+public struct SimplestackConfig: Sendable, Equatable {
+    /// Hosts a request may name: names, addresses, CIDRs or `*.domain` patterns.
+    public var hosts: [String] = ["localhost"]
+    public init() {}
+}
+
+/// `[family.NAME]`: overrides of one Simplestack family's defaults.
+public struct FamilyConfig: Sendable, Equatable {
+    /// URI template for hosts other than localhost; `{host}` is replaced.
+    public var uri: String?
+    /// URI for `localhost`.
+    public var localURI: String?
+    /// Domain type of new guests.
+    public var domainType: String?
+    public init() {}
+}

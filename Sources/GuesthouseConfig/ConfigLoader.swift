@@ -1,0 +1,183 @@
+import Foundation
+import TOMLKit
+
+/// A configuration problem, naming the file and the key.
+public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var file: String
+    public var key: String
+    public var message: String
+    public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+}
+
+extension Config {
+    /// The sections a configuration file may hold. Sections owned by other parts (wirt, containers,
+    /// overlay) are accepted here and read by those parts.
+    static let knownSections: Set<String> = [
+        "server", "hypervisor", "plan", "ssh_key", "user", "simplestack", "family", "wirt", "containers", "overlay",
+    ]
+
+    /// Loads and validates a TOML configuration file.
+    /// - Throws: `ConfigError` naming the file and the offending key.
+    public static func load(path: String) throws -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, key: "", message: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses and validates TOML text; `file` names it in errors.
+    public static func parse(_ text: String, file: String = "config") throws -> Config {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, key: "",
+                              message: "line \(error.source.begin.line): \(error.description)")
+        }
+        var reader = TableReader(file: file)
+        return try reader.config(table)
+    }
+}
+
+/// Reads typed values out of TOML tables, naming the full key in every error.
+struct TableReader {
+    let file: String
+
+    func fail(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, key: key, message: message)
+    }
+
+    func table(_ parent: TOMLTable, _ key: String, path: String) throws -> TOMLTable? {
+        guard let value = parent[key] else { return nil }
+        guard let t = value.table else { throw fail(path, "must be a table") }
+        return t
+    }
+
+    func string(_ t: TOMLTable, _ key: String, path: String, required: Bool = false) throws -> String? {
+        guard let value = t[key] else {
+            if required { throw fail("\(path).\(key)", "is required") }
+            return nil
+        }
+        guard let s = value.string else { throw fail("\(path).\(key)", "must be a string") }
+        return s
+    }
+
+    func int(_ t: TOMLTable, _ key: String, path: String, range: ClosedRange<Int>, required: Bool = false) throws -> Int? {
+        guard let value = t[key] else {
+            if required { throw fail("\(path).\(key)", "is required") }
+            return nil
+        }
+        guard let i = value.int else { throw fail("\(path).\(key)", "must be an integer") }
+        guard range.contains(i) else {
+            throw fail("\(path).\(key)", "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return i
+    }
+
+    func strings(_ t: TOMLTable, _ key: String, path: String) throws -> [String]? {
+        guard let value = t[key] else { return nil }
+        guard let array = value.array else { throw fail("\(path).\(key)", "must be an array of strings") }
+        return try array.map { element in
+            guard let s = element.string else { throw fail("\(path).\(key)", "must be an array of strings") }
+            return s
+        }
+    }
+
+    func onlyKeys(_ t: TOMLTable, _ allowed: Set<String>, path: String) throws {
+        for key in t.keys where !allowed.contains(key) {
+            throw fail("\(path).\(key)", "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func named(_ root: TOMLTable, _ section: String) throws -> [(String, TOMLTable)] {
+        guard let t = try table(root, section, path: section) else { return [] }
+        return try t.keys.sorted().map { name in
+            guard let sub = t[name]?.table else { throw fail("\(section).\(name)", "must be a table") }
+            return (name, sub)
+        }
+    }
+
+    mutating func config(_ root: TOMLTable) throws -> Config {
+        var config = Config()
+        for key in root.keys where !Config.knownSections.contains(key) {
+            throw fail(key, "unknown section")
+        }
+        if let s = try table(root, "server", path: "server") {
+            try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
+                             "connect_timeout"], path: "server")
+            if let listen = try string(s, "listen", path: "server") {
+                guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                      (0...65535).contains(port) else {
+                    throw fail("server.listen", "must be address:port, e.g. \"127.0.0.1:8080\"")
+                }
+                var host = String(listen[..<colon])
+                if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                config.server.host = host.isEmpty ? "0.0.0.0" : host
+                config.server.port = port
+            }
+            config.server.sessionSecret = try string(s, "session_secret", path: "server")
+            config.server.trustedProxies = try strings(s, "trusted_proxies", path: "server") ?? []
+            if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
+                config.server.connectTimeoutSeconds = Double(t)
+            }
+        }
+        for (name, t) in try named(root, "hypervisor") {
+            let path = "hypervisor.\(name)"
+            try onlyKeys(t, ["url", "image_storage_pool", "root_storage_pool", "network", "vm_template",
+                             "volume_template", "ignored_vms"], path: path)
+            var h = HypervisorConfig(name: name, url: try string(t, "url", path: path, required: true)!)
+            guard h.url.contains(":") else { throw fail("\(path).url", "must be a libvirt URI, e.g. qemu:///system") }
+            h.imageStoragePool = try string(t, "image_storage_pool", path: path)
+            h.rootStoragePool = try string(t, "root_storage_pool", path: path)
+            h.network = try string(t, "network", path: path)
+            h.vmTemplate = try string(t, "vm_template", path: path)
+            h.volumeTemplate = try string(t, "volume_template", path: path)
+            h.ignoredVMs = try strings(t, "ignored_vms", path: path) ?? []
+            config.hypervisors[name] = h
+        }
+        for (name, t) in try named(root, "plan") {
+            let path = "plan.\(name)"
+            try onlyKeys(t, ["memory", "cpus", "disk_size"], path: path)
+            config.plans[name] = PlanConfig(
+                name: name,
+                memoryMiB: try int(t, "memory", path: path, range: 16...16_777_216, required: true)!,
+                cpus: try int(t, "cpus", path: path, range: 1...1024, required: true)!,
+                diskSizeGiB: try int(t, "disk_size", path: path, range: 1...65536, required: true)!)
+        }
+        for (name, t) in try named(root, "ssh_key") {
+            let path = "ssh_key.\(name)"
+            try onlyKeys(t, ["public"], path: path)
+            let key = try string(t, "public", path: path, required: true)!
+            guard key.hasPrefix("ssh-") || key.hasPrefix("ecdsa-") || key.hasPrefix("sk-") else {
+                throw fail("\(path).public", "must be an OpenSSH public key (ssh-ed25519 AAAA..., ssh-rsa AAAA...)")
+            }
+            config.sshKeys[name] = SSHKeyConfig(name: name, publicKey: key)
+        }
+        for (name, t) in try named(root, "user") {
+            let path = "user.\(name)"
+            try onlyKeys(t, ["password"], path: path)
+            let hash = try string(t, "password", path: path, required: true)!
+            guard ["$2a$", "$2b$", "$2y$"].contains(where: hash.hasPrefix), hash.count == 60 else {
+                throw fail("\(path).password", "must be a bcrypt hash; `guesthouse genpw PASSWORD` prints one")
+            }
+            config.users[name] = UserConfig(name: name, passwordHash: hash)
+        }
+        if let s = try table(root, "simplestack", path: "simplestack") {
+            try onlyKeys(s, ["hosts"], path: "simplestack")
+            config.simplestack.hosts = try strings(s, "hosts", path: "simplestack") ?? ["localhost"]
+        }
+        for (name, t) in try named(root, "family") {
+            let path = "family.\(name)"
+            try onlyKeys(t, ["uri", "local_uri", "domain_type"], path: path)
+            var f = FamilyConfig()
+            f.uri = try string(t, "uri", path: path)
+            f.localURI = try string(t, "local_uri", path: path)
+            f.domainType = try string(t, "domain_type", path: path)
+            config.families[name] = f
+        }
+        return config
+    }
+}

@@ -1,0 +1,47 @@
+/// The one error type of Guesthouse. It knows its class (which each API names in its own way) and
+/// therefore its HTTP status; handlers throw it, one middleware turns it into a response.
+public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The class of failure. Simplestack clients branch on these names.
+    public enum Kind: String, Sendable, CaseIterable {
+        case entityNotFound = "EntityNotFound"
+        case forbidden = "Forbidden"
+        case invalidArguments = "InvalidArguments"
+        case unauthorized = "Unauthorized"
+        case operationNotAllowed = "OperationNotAllowed"
+        case featureNotImplemented = "FeatureNotImplemented"
+        case hypervisorError = "HypervisorError"
+        case internalError = "InternalError"
+
+        /// The HTTP status code of this class.
+        public var httpStatus: Int {
+            switch self {
+            case .entityNotFound: 404
+            case .forbidden: 403
+            case .invalidArguments: 400
+            case .unauthorized: 401
+            case .operationNotAllowed: 409
+            case .featureNotImplemented: 501
+            case .hypervisorError: 502
+            case .internalError: 500
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// A sentence for people; never holds secrets.
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var httpStatus: Int { kind.httpStatus }
+    public var description: String { "\(kind.rawValue): \(message)" }
+
+    public static func notFound(_ message: String) -> Self { .init(.entityNotFound, message) }
+    public static func invalid(_ message: String) -> Self { .init(.invalidArguments, message) }
+    public static func conflict(_ message: String) -> Self { .init(.operationNotAllowed, message) }
+    public static func notImplemented(_ message: String) -> Self { .init(.featureNotImplemented, message) }
+    public static func hypervisor(_ message: String) -> Self { .init(.hypervisorError, message) }
+}

@@ -1,0 +1,103 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A small read-only XML element tree, enough to read libvirt's documents.
+public final class XMLTree: Sendable {
+    public let name: String
+    public let attributes: [String: String]
+    public let children: [XMLTree]
+    /// The element's own text (concatenated character data), untrimmed.
+    public let text: String
+
+    init(name: String, attributes: [String: String], children: [XMLTree], text: String) {
+        self.name = name
+        self.attributes = attributes
+        self.children = children
+        self.text = text
+    }
+
+    /// Parses a document and returns its root element.
+    /// - Throws: `GuesthouseError.invalidArguments` when the text is not well-formed XML.
+    public static func parse(_ xml: String) throws -> XMLTree {
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(xml.utf8))
+        parser.delegate = builder
+        parser.shouldProcessNamespaces = false
+        guard parser.parse(), let root = builder.root else {
+            throw GuesthouseError.invalid("malformed XML: \(parser.parserError?.localizedDescription ?? "no root element")")
+        }
+        return root
+    }
+
+    /// The first child element with this name.
+    public func child(_ name: String) -> XMLTree? { children.first { $0.name == name } }
+
+    /// Every child element with this name.
+    public func children(_ name: String) -> [XMLTree] { children.filter { $0.name == name } }
+
+    /// Follows a path of child names, e.g. `["os", "type"]`.
+    public func path(_ names: String...) -> XMLTree? {
+        var node: XMLTree? = self
+        for name in names { node = node?.child(name) }
+        return node
+    }
+
+    /// The element's text, trimmed of surrounding whitespace.
+    public var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// The attribute's value.
+    public subscript(attribute: String) -> String? { attributes[attribute] }
+}
+
+private final class TreeBuilder: NSObject, XMLParserDelegate {
+    private final class Node {
+        let name: String
+        let attributes: [String: String]
+        var children: [XMLTree] = []
+        var text = ""
+        init(name: String, attributes: [String: String]) {
+            self.name = name
+            self.attributes = attributes
+        }
+    }
+
+    private var stack: [Node] = []
+    var root: XMLTree?
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String]) {
+        stack.append(Node(name: elementName, attributes: attributes))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        stack.last?.text += string
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+        guard let node = stack.popLast() else { return }
+        let tree = XMLTree(name: node.name, attributes: node.attributes, children: node.children, text: node.text)
+        if let parent = stack.last { parent.children.append(tree) } else { root = tree }
+    }
+}
+
+/// Escapes text for XML character data and attribute values (both quote kinds).
+public func xmlEscape(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for ch in text.unicodeScalars {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&apos;"
+        default:
+            // Control characters other than tab/newline/CR are not allowed in XML 1.0.
+            if ch.value < 0x20 && ch != "\t" && ch != "\n" && ch != "\r" { continue }
+            out.unicodeScalars.append(ch)
+        }
+    }
+    return out
+}

@@ -1,0 +1,101 @@
+import Foundation
+import GuesthouseCore
+import Libvirt
+import Logging
+
+/// One open libvirt connection per (URI, credentials), shared by every request and replaced when it
+/// dies. A `test:///path.xml` URI therefore keeps exactly one connection, and with it one state.
+/// Opening is single-flight per key and bounded by a timeout, so a dead host costs one blocked
+/// worker, never a hang, and never delays requests for other hosts.
+public final class ConnectionPool: Sendable {
+    private struct Key: Hashable {
+        var uri: String
+        var credentials: LibvirtCredentials?
+    }
+
+    private let executor: LibvirtExecutor
+    private let connectTimeout: Double
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var open: [Key: Connection] = [:]
+        var opening: [Key: Task<Connection, any Error>] = [:]
+    }
+
+    /// - Parameters:
+    ///   - executor: where blocking opens run.
+    ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
+    public init(executor: LibvirtExecutor, connectTimeout: Double = 10, logger: Logger = Logger(label: "guesthouse.libvirt")) {
+        self.executor = executor
+        self.connectTimeout = connectTimeout
+        self.logger = logger
+    }
+
+    /// A live connection to `uri`, opened if needed.
+    /// - Throws: `GuesthouseError` (`hypervisorError` when unreachable, `unauthorized` when refused).
+    public func connection(uri: String, credentials: LibvirtCredentials? = nil) async throws -> Connection {
+        let key = Key(uri: uri, credentials: credentials)
+        let task: Task<Connection, any Error> = state.withLock { state in
+            if let conn = state.open[key] {
+                if conn.isAlive { return Task { conn } }
+                state.open[key] = nil
+                logger.info("libvirt connection lost, reopening", metadata: ["uri": "\(uri)"])
+            }
+            if let pending = state.opening[key] { return pending }
+            let executor = self.executor
+            let timeout = self.connectTimeout
+            let opening = Task { () throws -> Connection in
+                try await withTimeout(seconds: timeout, what: "hypervisor \(uri)") {
+                    try await executor.run {
+                        do {
+                            let conn = try Connection(uri: uri, credentials: credentials)
+                            if uri.contains("+") || uri.contains("://") && !uri.contains(":///") {
+                                conn.setKeepAlive(interval: 5, count: 3)
+                            }
+                            return conn
+                        } catch {
+                            throw LibvirtErrorMapping.map(error, operation: "connect to \(uri)")
+                        }
+                    }
+                }
+            }
+            state.opening[key] = opening
+            return opening
+        }
+        do {
+            let conn = try await task.value
+            state.withLock { state in
+                if state.opening[key] != nil {
+                    state.opening[key] = nil
+                    state.open[key] = conn
+                }
+            }
+            return conn
+        } catch {
+            state.withLock { $0.opening[key] = nil }
+            throw error
+        }
+    }
+
+    /// Drops the connection to `uri` (after a failure that suggests it is dead); the next request reopens.
+    public func evict(uri: String, credentials: LibvirtCredentials? = nil) {
+        let key = Key(uri: uri, credentials: credentials)
+        _ = state.withLock { $0.open.removeValue(forKey: key) }
+    }
+
+    /// How many connections are open, for tests and metrics.
+    public var openCount: Int { state.withLock { $0.open.count } }
+}
+
+/// A small lock-protected box (Swift's `Synchronization.Mutex` needs macOS 15; this works everywhere).
+final class Mutex<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,60 @@
+import GuesthouseCore
+import Libvirt
+
+/// Builds `Guest` values from domains, caching per call what many guests share (volume sizes,
+/// DHCP leases), so that listing a thousand guests costs few libvirt calls beyond one per guest.
+final class GuestReader {
+    let conn: Connection
+    private var leases: [String: [DHCPLease]] = [:]
+    private var pools: [String: StoragePool?] = [:]
+
+    init(conn: Connection) { self.conn = conn }
+
+    func guest(_ domain: Domain) throws -> Guest {
+        let state = try domain.state()
+        let definition = try DomainDefinition(xml: domain.xml())
+        let disks = definition.disks.filter { $0.device == "disk" }
+        return Guest(
+            id: definition.uuid, name: definition.name, cpus: definition.vcpus,
+            memoryMiB: Int(definition.memoryKiB / 1024),
+            hddGiB: disks.last.flatMap(capacity(of:)).map(Self.gibibytes),
+            paravirtualized: definition.isParavirtualized,
+            ip: state == .running ? address(of: definition.interfaces) : nil,
+            state: LibvirtHypervisor.guestState(state), domainType: definition.type,
+            disks: definition.disks, interfaces: definition.interfaces)
+    }
+
+    static func gibibytes(_ bytes: UInt64) -> Double {
+        Double(bytes) / 1_073_741_824.0
+    }
+
+    /// The capacity of the volume behind a disk in bytes, nil when it is not a known volume.
+    func capacity(of disk: DomainDisk) -> UInt64? {
+        if let poolName = disk.pool, let volumeName = disk.volume {
+            return (try? storagePool(poolName)?.volume(name: volumeName).info().capacity) ?? nil
+        }
+        guard let path = disk.source, path.hasPrefix("/") else { return nil }
+        return try? conn.storageVolume(path: path).info().capacity
+    }
+
+    func storagePool(_ name: String) -> StoragePool? {
+        if let cached = pools[name] { return cached }
+        let pool = try? conn.storagePool(name: name)
+        pools[name] = pool
+        return pool
+    }
+
+    /// The first IPv4 address a network's DHCP server leased to one of the interfaces.
+    func address(of interfaces: [DomainInterface]) -> String? {
+        for interface in interfaces {
+            guard let network = interface.network else { continue }
+            if leases[network] == nil {
+                leases[network] = (try? conn.network(name: network).dhcpLeases()) ?? []
+            }
+            if let lease = leases[network]?.first(where: { $0.mac.lowercased() == interface.mac }) {
+                return lease.address
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,19 @@
+import GuesthouseCore
+import Libvirt
+
+/// Maps libvirt's errors onto Guesthouse's error classes.
+enum LibvirtErrorMapping {
+    static func map(_ error: any Error, operation: String, family: String? = nil) -> any Error {
+        guard let error = error as? LibvirtError else { return error }
+        switch error.kind {
+        case .notFound: return GuesthouseError.notFound(error.message)
+        case .unsupported:
+            let on = family.map { " on the \($0) family" } ?? ""
+            return GuesthouseError.notImplemented("\(operation) is not supported\(on): \(error.message)")
+        case .conflict: return GuesthouseError.conflict(error.message)
+        case .invalidArgument: return GuesthouseError.invalid(error.message)
+        case .authentication: return GuesthouseError(.unauthorized, "the hypervisor refused the credentials")
+        case .unreachable, .other: return GuesthouseError.hypervisor("\(operation): \(error.message)")
+        }
+    }
+}

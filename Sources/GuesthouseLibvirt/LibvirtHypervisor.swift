@@ -1,0 +1,88 @@
+import Foundation
+import GuesthouseCore
+import Libvirt
+
+/// The libvirt implementation of `Hypervisor` for one URI (one host). Cheap to make per request:
+/// the connection comes from the shared pool. Every libvirt call of one operation runs in one hop
+/// on the libvirt executor.
+public struct LibvirtHypervisor: Hypervisor {
+    let pool: ConnectionPool
+    let executor: LibvirtExecutor
+    public let uri: String
+    let credentials: LibvirtCredentials?
+    /// The family's name, named in "not supported" errors.
+    public let family: String
+    /// The domain type of new guests.
+    public let domainType: String
+    /// The host as the request named it.
+    public let hostName: String
+    /// Seconds one operation may take before it answers `hypervisorError`.
+    let operationTimeout: Double
+
+    public init(pool: ConnectionPool, executor: LibvirtExecutor, uri: String, credentials: LibvirtCredentials? = nil,
+                family: String, domainType: String, hostName: String, operationTimeout: Double = 60) {
+        self.pool = pool
+        self.executor = executor
+        self.uri = uri
+        self.credentials = credentials
+        self.family = family
+        self.domainType = domainType
+        self.hostName = hostName
+        self.operationTimeout = operationTimeout
+    }
+
+    /// Runs `body` with a live connection on the libvirt executor, mapping libvirt's errors and
+    /// dropping the connection when they say it is dead.
+    func withConnection<T: Sendable>(_ operation: String,
+                                     _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let conn = try await pool.connection(uri: uri, credentials: credentials)
+        let family = self.family
+        let executor = self.executor
+        do {
+            return try await withTimeout(seconds: operationTimeout, what: "\(operation) on \(uri)") {
+                try await executor.run {
+                    do {
+                        return try body(conn)
+                    } catch let error as LibvirtError {
+                        if error.kind == .unreachable && !conn.isAlive {
+                            throw DeadConnection(mapped: LibvirtErrorMapping.map(error, operation: operation, family: family))
+                        }
+                        throw LibvirtErrorMapping.map(error, operation: operation, family: family)
+                    }
+                }
+            }
+        } catch let dead as DeadConnection {
+            pool.evict(uri: uri, credentials: credentials)
+            throw dead.mapped
+        }
+    }
+
+    private struct DeadConnection: Error { let mapped: any Error }
+
+    func notImplemented(_ operation: String) -> GuesthouseError {
+        .notImplemented("\(operation) is not supported on the \(family) family")
+    }
+}
+
+extension LibvirtHypervisor {
+    /// Finds a domain by UUID, or by name when `id` is not a UUID.
+    static func lookup(_ conn: Connection, id: String) throws -> Domain {
+        if UUID(uuidString: id) != nil || (id.count == 32 && id.allSatisfy(\.isHexDigit)) {
+            if let d = try? conn.domain(uuid: id) { return d }
+        }
+        do {
+            return try conn.domain(name: id)
+        } catch let error as LibvirtError where error.kind == .notFound || error.kind == .invalidArgument {
+            throw GuesthouseError.notFound("guest '\(id)' not found")
+        }
+    }
+
+    /// Maps libvirt's states onto the three every API reports.
+    static func guestState(_ state: DomainState) -> GuestState {
+        switch state {
+        case .running, .blocked, .shutdown: .started
+        case .paused, .pmSuspended: .paused
+        case .shutoff, .crashed, .noState: .stopped
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import Hummingbird
+import Logging
+
+/// Builds the HTTP router: every API family, the health check and the OpenAPI document.
+/// - Returns: the router and the document it serves (the same route table made both).
+public func buildRouter(config: Config, directory: any HypervisorDirectory,
+                        authenticator: Authenticator) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+    let router = Router(context: GuesthouseContext.self)
+    router.add(middleware: ErrorMiddleware())
+    let document = OpenAPIDocument(schemas: APISchemas.all)
+    let api = APIRoutes(router: router, document: document)
+
+    var health = Operation(.get, "/healthz", id: "health", summary: "Liveness; needs no credentials", tag: "server",
+                           success: (200, .object(["status": .string()])))
+    health.authenticated = false
+    api.add(health) { _, _ in HealthResponse.ok }
+
+    SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
+
+    var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
+                            success: (200, .object([:])))
+    openapi.authenticated = false
+    let documentResponse = Locked<Data?>(nil)
+    api.add(openapi) { _, _ in
+        let data = documentResponse.withLock { cached in
+            if let cached { return cached }
+            let data = document.json()
+            cached = data
+            return data
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    return (router, document)
+}
+
+/// Builds the whole application for `config`.
+public func buildApplication(config: Config, directory: any HypervisorDirectory,
+                             logger: Logger) -> some ApplicationProtocol {
+    let authenticator = Authenticator(users: config.users)
+    let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
+        logger: logger)
+}
+
+enum HealthResponse {
+    static var ok: Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+    }
+}
+
+/// The named schemas of the OpenAPI document.
+enum APISchemas {
+    static let all: [String: Schema] = [
+        "Guest": SimplestackGuest.schema,
+        "Pool": SimplestackPool.schema,
+        "Host": SimplestackHost.schema,
+        "Storage": SimplestackStorage.schema,
+        "Action": SimplestackAction.schema,
+        "Error": .object(["error": .string(enumeration: GuesthouseError.Kind.allCases.map(\.rawValue)),
+                          "message": .string()], required: ["error", "message"]),
+        "VmangoError": .object(["Error": .string()], required: ["Error"]),
+    ]
+}

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Checks server users' passwords (bcrypt) and remembers the ones that were right, so that bcrypt
+/// is paid once per credential, not per request. Only successes are remembered, keyed by a SHA-256
+/// of user and password (the password itself is never kept); concurrent checks of the same
+/// credential share one bcrypt. Bcrypt runs on a thread pool, never on Swift's cooperative pool.
+public final class Authenticator: Sendable {
+    private let users: [String: String]
+    private let ttl: Duration
+    private let pool: NIOThreadPool
+    private let state = Locked(State())
+
+    private struct State {
+        var verified: [SHA256Digest: ContinuousClock.Instant] = [:]
+        var pending: [SHA256Digest: Task<Bool, Never>] = [:]
+    }
+
+    /// - Parameters:
+    ///   - users: the `[user.*]` blocks.
+    ///   - ttl: how long a verified credential is trusted before bcrypt is paid again.
+    public init(users: [String: UserConfig], ttl: Duration = .seconds(300), pool: NIOThreadPool = .singleton) {
+        self.users = users.mapValues(\.passwordHash)
+        self.ttl = ttl
+        self.pool = pool
+    }
+
+    /// The user's name when the password is right.
+    /// - Throws: `GuesthouseError.unauthorized` otherwise.
+    public func authenticate(_ credentials: Credentials?) async throws -> String {
+        guard let credentials else {
+            throw GuesthouseError(.unauthorized, "authentication required: send x-simplestack-hypervisor-token, "
+                                  + "X-Vmango-User/X-Vmango-Pass or HTTP Basic credentials")
+        }
+        guard try await verify(credentials) else {
+            throw GuesthouseError(.unauthorized, "Authentication failed")
+        }
+        return credentials.username
+    }
+
+    /// Whether the password is right for the user, using the cache where it can.
+    public func verify(_ credentials: Credentials) async throws -> Bool {
+        guard let hash = users[credentials.username] else { return false }
+        var hasher = SHA256()
+        hasher.update(data: Data(credentials.username.utf8))
+        hasher.update(data: [0])
+        hasher.update(data: Data(credentials.password.utf8))
+        let key = hasher.finalize()
+        let now = ContinuousClock.now
+        let task: Task<Bool, Never> = state.withLock { state in
+            if let until = state.verified[key], until > now { return Task { true } }
+            if let pending = state.pending[key] { return pending }
+            let pool = self.pool
+            let password = credentials.password
+            let task = Task<Bool, Never> {
+                (try? await pool.runIfActive { Bcrypt.verify(password, hash: hash) }) ?? false
+            }
+            state.pending[key] = task
+            return task
+        }
+        let ok = await task.value
+        state.withLock { state in
+            state.pending[key] = nil
+            if ok { state.verified[key] = ContinuousClock.now + ttl }
+        }
+        return ok
+    }
+}
+
+/// A lock-protected value.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

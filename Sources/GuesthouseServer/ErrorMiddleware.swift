@@ -1,0 +1,62 @@
+import Foundation
+import GuesthouseCore
+import Hummingbird
+import Logging
+
+/// The one place where thrown errors become responses: every API family gets JSON in its own
+/// shape (`{"error": CLASS, "message": ...}` for Simplestack, `{"Error": ...}` for vmango routes),
+/// never an HTML page or a stack trace. Unknown errors are logged and answer a generic 500.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as GuesthouseError {
+            return Self.response(for: error, path: request.uri.path)
+        } catch let error as HTTPError {
+            let kind: GuesthouseError.Kind = switch error.status.code {
+            case 404, 405: .entityNotFound
+            case 401: .unauthorized
+            case 403: .forbidden
+            case 400, 413, 415: .invalidArguments
+            default: .internalError
+            }
+            let message = error.body ?? (error.status.code == 404 ? "no route for \(request.method) \(request.uri.path)"
+                                                                   : error.status.reasonPhrase)
+            var response = Self.response(for: GuesthouseError(kind, message), path: request.uri.path)
+            if error.status.code == 413 { response.status = .contentTooLarge }
+            return response
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))",
+                                                                 "path": "\(request.uri.path)"])
+            return Self.response(for: GuesthouseError(.internalError, "internal error"), path: request.uri.path)
+        }
+    }
+
+    /// The JSON error response for `error` on a route under `path`.
+    static func response(for error: GuesthouseError, path: String) -> Response {
+        let body: [String: String] = path.hasPrefix("/api/") && !path.hasPrefix("/api/container")
+            ? ["Error": error.message]
+            : ["error": error.kind.rawValue, "message": error.message]
+        var response = JSONResponse.make(body, status: .init(code: error.httpStatus))
+        if error.kind == .unauthorized {
+            response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\""
+        }
+        return response
+    }
+}
+
+/// Encodes JSON responses with `Content-Type: application/json`, lists included.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let location { headers[.location] = location }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

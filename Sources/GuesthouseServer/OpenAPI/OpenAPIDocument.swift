@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+
+/// One documented operation: the route table entry that both registers the handler and writes
+/// the OpenAPI document, so the document cannot drift from the server.
+public struct Operation: Sendable {
+    public var method: HTTPRequest.Method
+    /// The path in OpenAPI form, e.g. `/{hypervisor}/{host}/guests/{id}`.
+    public var path: String
+    public var id: String
+    public var summary: String
+    public var tag: String
+    public var requestBody: Schema?
+    /// The media type of the request body.
+    public var requestMediaType = "application/json"
+    /// Success status and schema (nil: no body).
+    public var success: (Int, Schema?)
+    /// Error statuses this operation may answer besides 401 and 500.
+    public var errors: [Int]
+    /// Whether credentials are required.
+    public var authenticated = true
+    public var successMediaType = "application/json"
+
+    public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
+                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = []) {
+        self.method = method
+        self.path = path
+        self.id = id
+        self.summary = summary
+        self.tag = tag
+        self.requestBody = body
+        self.success = success
+        self.errors = errors
+    }
+
+    /// The path in Hummingbird's form (`:name` instead of `{name}`).
+    var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : String(part)
+        }.joined(separator: "/")
+    }
+
+    var parameterNames: [String] {
+        path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+    }
+}
+
+/// The OpenAPI 3 document of every JSON route, built from the same `Operation`s the router serves.
+public final class OpenAPIDocument: @unchecked Sendable {
+    private(set) var operations: [Operation] = []
+    private let schemas: [String: Schema]
+
+    init(schemas: [String: Schema]) {
+        self.schemas = schemas
+    }
+
+    func add(_ operation: Operation) {
+        operations.append(operation)
+    }
+
+    /// Every documented (method, path) pair, in OpenAPI path form.
+    public var routes: [(method: String, path: String)] {
+        operations.map { ($0.method.rawValue, $0.path) }
+    }
+
+    /// The document as JSON.
+    public func json() -> Data {
+        var paths: [String: [String: Any]] = [:]
+        for op in operations {
+            var entry: [String: Any] = [
+                "operationId": op.id, "summary": op.summary, "tags": [op.tag],
+            ]
+            let parameters: [[String: Any]] = op.parameterNames.map {
+                ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            if !parameters.isEmpty { entry["parameters"] = parameters }
+            if let body = op.requestBody {
+                entry["requestBody"] = ["required": true, "content": [op.requestMediaType: ["schema": body.json]]]
+            }
+            var responses: [String: Any] = [:]
+            let (status, schema) = op.success
+            var success: [String: Any] = ["description": "success"]
+            if let schema { success["content"] = [op.successMediaType: ["schema": schema.json]] }
+            responses[String(status)] = success
+            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + [500]
+            for code in Set(errorStatuses).sorted() {
+                let schemaName = op.path.hasPrefix("/api/") && !op.path.hasPrefix("/api/container")
+                    ? "VmangoError" : "Error"
+                responses[String(code)] = [
+                    "description": Self.describe(code),
+                    "content": ["application/json": ["schema": Schema.ref(schemaName).json]],
+                ]
+            }
+            entry["responses"] = responses
+            if op.authenticated {
+                entry["security"] = [["simplestackToken": []], ["basic": []], ["vmangoUser": [], "vmangoPass": []]]
+            } else {
+                entry["security"] = [[String: Any]]()
+            }
+            paths[op.path, default: [:]][op.method.rawValue.lowercased()] = entry
+        }
+        let document: [String: Any] = [
+            "openapi": "3.0.3",
+            "info": ["title": "Guesthouse", "version": "0.1.0",
+                     "description": "Guests (VMs and containers) on many hypervisor hosts through libvirt."],
+            "paths": paths,
+            "components": [
+                "schemas": schemas.mapValues(\.json),
+                "securitySchemes": [
+                    "simplestackToken": ["type": "apiKey", "in": "header", "name": "x-simplestack-hypervisor-token",
+                                         "description": "base64 of user:password"],
+                    "basic": ["type": "http", "scheme": "basic"],
+                    "vmangoUser": ["type": "apiKey", "in": "header", "name": "X-Vmango-User"],
+                    "vmangoPass": ["type": "apiKey", "in": "header", "name": "X-Vmango-Pass"],
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+    }
+
+    private static func describe(_ code: Int) -> String {
+        switch code {
+        case 400: "InvalidArguments: bad or missing input"
+        case 401: "Unauthorized: missing or wrong credentials"
+        case 403: "Forbidden: the host may not be reached"
+        case 404: "EntityNotFound"
+        case 409: "OperationNotAllowed: the guest's state does not allow it"
+        case 501: "FeatureNotImplemented: the hypervisor cannot do it"
+        case 502: "HypervisorError: the hypervisor failed or cannot be reached"
+        default: "internal error"
+        }
+    }
+}
+
+/// Registers documented operations on a Hummingbird router.
+public struct APIRoutes<Context: RequestContext> {
+    let router: Router<Context>
+    let document: OpenAPIDocument
+
+    /// Adds the handler for `operation` to the router and the operation to the document.
+    func add(_ operation: Operation,
+             _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+        document.add(operation)
+        router.on(RouterPath(operation.routerPath), method: operation.method, use: handler)
+    }
+}

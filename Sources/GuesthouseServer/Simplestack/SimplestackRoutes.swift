@@ -1,0 +1,47 @@
+import Foundation
+import GuesthouseCore
+import Hummingbird
+
+/// The stateless Simplestack API, `/{hypervisor}/{host}/...`, over a `HypervisorDirectory`.
+/// Routes are thin: read the request, call the hypervisor, encode its answer.
+struct SimplestackRoutes: Sendable {
+    let directory: any HypervisorDirectory
+    let authenticator: Authenticator
+
+    static let prefix = "/{hypervisor}/{host}"
+
+    /// The hypervisor a request names, after authenticating it: the server checks its own users
+    /// unless the hypervisor checks the credentials itself. No request reaches a hypervisor otherwise.
+    func hypervisor(_ request: Request, _ context: GuesthouseContext) async throws -> any Hypervisor {
+        let family = try context.parameters.require("hypervisor")
+        let host = try context.parameters.require("host")
+        let target = try directory.target(family: family, host: host)
+        let credentials = try CredentialParsing.credentials(from: request)
+        if target.hypervisorChecksCredentials {
+            guard credentials != nil else {
+                throw GuesthouseError(.unauthorized, "credentials for \(target.family) host '\(host)' are required")
+            }
+        } else {
+            _ = try await authenticator.authenticate(credentials)
+        }
+        return try await directory.hypervisor(for: target, credentials: credentials)
+    }
+
+    /// The `/{hypervisor}/{host}` part of the request's path, for `Location` headers.
+    func base(_ context: GuesthouseContext) -> String {
+        "/\(context.parameters.get("hypervisor") ?? "")/\(context.parameters.get("host") ?? "")"
+    }
+
+    func host(_ context: GuesthouseContext) -> String { context.parameters.get("host") ?? "" }
+
+    /// A path parameter, percent-decoded (clients send ids such as MACs and tags unescaped or escaped).
+    func parameter(_ name: String, _ context: GuesthouseContext) throws -> String {
+        let raw = try context.parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    func register(_ api: APIRoutes<GuesthouseContext>) {
+        registerPool(api)
+        registerGuests(api)
+    }
+}

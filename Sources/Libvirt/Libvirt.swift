@@ -1,0 +1,60 @@
+internal import CLibvirt
+import Foundation
+import NIOPosix
+
+/// Process-wide libvirt set-up: library initialisation, the silent error handler and the event loop.
+public enum Libvirt {
+    private static let setUp: Void = {
+        _ = virInitialize()
+        // libvirt would print every error to stderr; errors are read per call instead.
+        virSetErrorFunc(nil, { _, _ in })
+        _ = virEventRegisterDefaultImpl()
+        let thread = Thread {
+            while true { _ = virEventRunDefaultImpl() }
+        }
+        thread.name = "libvirt-events"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }()
+
+    /// Initialises libvirt once per process and starts its default event loop on a thread of its own.
+    /// The event loop carries keepalive (dead remote hosts are noticed) and connection close callbacks.
+    /// Safe to call any number of times.
+    public static func initialize() {
+        setUp
+    }
+
+    /// The version of the libvirt library this process runs, e.g. "9.0.0".
+    public static var libraryVersion: String {
+        var version: UInt = 0
+        _ = virGetVersion(&version, nil, nil)
+        return formatVersion(version)
+    }
+
+    static func formatVersion(_ v: UInt) -> String {
+        "\(v / 1_000_000).\((v / 1000) % 1000).\(v % 1000)"
+    }
+}
+
+/// Runs blocking libvirt calls on a dedicated thread pool, never on Swift's cooperative pool.
+public final class LibvirtExecutor: Sendable {
+    private let pool: NIOThreadPool
+
+    /// Starts `threads` worker threads. A slow host occupies one worker per call in flight.
+    public init(threads: Int = 16) {
+        pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+    }
+
+    /// A process-wide executor for callers that need no pool of their own.
+    public static let shared = LibvirtExecutor(threads: 32)
+
+    /// Runs `body` on a worker thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive(body)
+    }
+
+    deinit {
+        pool.shutdownGracefully { _ in }
+    }
+}

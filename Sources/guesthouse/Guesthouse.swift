@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `guesthouse` command: thin, every subcommand calls into the library modules.
+@main
+struct Guesthouse: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guesthouse",
+        abstract: "Guests (VMs and containers) on many hypervisor hosts through libvirt.",
+        subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self],
+        defaultSubcommand: ServeCommand.self)
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import GuesthouseConfig
+import GuesthouseLibvirt
+import GuesthouseServer
+import HummingbirdBcrypt
+import Libvirt
+import Logging
+
+/// `guesthouse serve [--config FILE]`: runs every configured part; without a config, the embedded demo.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server.")
+
+    @Option(name: .shortAndLong, help: "TOML configuration file; without one, the embedded demo runs.")
+    var config: String?
+
+    @Option(help: "Override [server] listen, e.g. 127.0.0.1:8080.")
+    var listen: String?
+
+    func run() async throws {
+        var logger = Logger(label: "guesthouse")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        var settings: Config
+        if let config {
+            do {
+                settings = try Config.load(path: config)
+            } catch let error as ConfigError {
+                throw ValidationError(error.description)
+            }
+        } else {
+            settings = try EmbeddedDemo.config()
+        }
+        if let listen {
+            settings = try Config.parse("[server]\nlisten = \"\(listen)\"", file: "--listen").merging(server: settings)
+        }
+        Libvirt.initialize()
+        let executor = LibvirtExecutor(threads: 32)
+        let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds, logger: logger)
+        let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
+        if config == nil {
+            EmbeddedDemo.printWelcome(settings)
+        }
+        let app = buildApplication(config: settings, directory: directory, logger: logger)
+        try await app.runService()
+    }
+}
+
+extension Config {
+    /// This config's `[server]` listen address with everything else from `other`.
+    func merging(server other: Config) -> Config {
+        var merged = other
+        merged.server.host = server.host
+        merged.server.port = server.port
+        return merged
+    }
+}
+
+/// The embedded default: the test driver with a demo node, one user with a fresh password.
+enum EmbeddedDemo {
+    static let password: String = {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        return String((0..<12).map { _ in alphabet.randomElement()! })
+    }()
+
+    static func config() throws -> Config {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("guesthouse-demo-\(getpid())")
+        let uri = try EmbeddedDefault.write(to: directory)
+        var config = Config()
+        var local = HypervisorConfig(name: "LOCAL1", url: uri)
+        local.imageStoragePool = "images"
+        local.rootStoragePool = "default"
+        local.network = "guesthouse"
+        config.hypervisors["LOCAL1"] = local
+        var test = FamilyConfig()
+        test.localURI = uri
+        config.families["test"] = test
+        config.plans["small"] = PlanConfig(name: "small", memoryMiB: 512, cpus: 1, diskSizeGiB: 5)
+        config.users["admin"] = UserConfig(name: "admin", passwordHash: Bcrypt.hash(password, cost: 10))
+        return config
+    }
+
+    static func printWelcome(_ config: Config) {
+        let base = "http://\(config.server.host):\(config.server.port)"
+        let token = Data("admin:\(password)".utf8).base64EncodedString()
+        // Written unbuffered, so it shows at once even when stdout is a pipe.
+        FileHandle.standardOutput.write(Data("""
+        Guesthouse is running on its embedded demo (libvirt's test driver, nothing real is touched).
+          Log in as:  admin / \(password)
+          Try:        curl -H 'x-simplestack-hypervisor-token: \(token)' \(base)/test/localhost/guests
+          API:        \(base)/openapi.json
+
+        """.utf8))
+    }
+}
