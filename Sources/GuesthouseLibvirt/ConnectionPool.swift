@@ -36,46 +36,48 @@ public final class ConnectionPool: Sendable {
     /// - Throws: `GuesthouseError` (`hypervisorError` when unreachable, `unauthorized` when refused).
     public func connection(uri: String, credentials: LibvirtCredentials? = nil) async throws -> Connection {
         let key = Key(uri: uri, credentials: credentials)
-        let task: Task<Connection, any Error> = state.withLock { state in
+        let opening: Task<Connection, any Error> = state.withLock { state in
             if let conn = state.open[key] {
                 if conn.isAlive { return Task { conn } }
                 state.open[key] = nil
                 logger.info("libvirt connection lost, reopening", metadata: ["uri": "\(uri)"])
             }
             if let pending = state.opening[key] { return pending }
-            let executor = self.executor
-            let timeout = self.connectTimeout
-            let opening = Task { () throws -> Connection in
-                try await withTimeout(seconds: timeout, what: "hypervisor \(uri)") {
-                    try await executor.run {
+            // The open stays registered until libvirt returns, even after callers gave up on it, so a
+            // host that hangs costs one blocked worker, not one per request.
+            let task = Task { [executor, registry = self.state] () throws -> Connection in
+                do {
+                    let conn = try await executor.run {
                         do {
                             let conn = try Connection(uri: uri, credentials: credentials)
-                            if uri.contains("+") || uri.contains("://") && !uri.contains(":///") {
-                                conn.setKeepAlive(interval: 5, count: 3)
-                            }
+                            if Self.isRemote(uri) { conn.setKeepAlive(interval: 5, count: 3) }
                             return conn
                         } catch {
                             throw LibvirtErrorMapping.map(error, operation: "connect to \(uri)")
                         }
                     }
+                    registry.withLock { registry in
+                        registry.opening[key] = nil
+                        registry.open[key] = conn
+                    }
+                    return conn
+                } catch {
+                    registry.withLock { $0.opening[key] = nil }
+                    throw error
                 }
             }
-            state.opening[key] = opening
-            return opening
+            state.opening[key] = task
+            return task
         }
-        do {
-            let conn = try await task.value
-            state.withLock { state in
-                if state.opening[key] != nil {
-                    state.opening[key] = nil
-                    state.open[key] = conn
-                }
-            }
-            return conn
-        } catch {
-            state.withLock { $0.opening[key] = nil }
-            throw error
+        return try await withTimeout(seconds: connectTimeout, what: "hypervisor \(uri)") {
+            try await opening.value
         }
+    }
+
+    /// Whether the URI names a remote host (keepalive applies), e.g. `qemu+ssh://host/system`.
+    static func isRemote(_ uri: String) -> Bool {
+        guard let range = uri.range(of: "://") else { return false }
+        return uri[range.upperBound...].first.map { $0 != "/" } ?? false
     }
 
     /// Drops the connection to `uri` (after a failure that suggests it is dead); the next request reopens.

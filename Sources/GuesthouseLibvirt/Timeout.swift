@@ -1,19 +1,71 @@
+import Foundation
 import GuesthouseCore
 
-/// Runs `body`, or throws `hypervisorError` when it has not finished after `seconds`. The body's
-/// blocking work may go on in the background; its result is then dropped.
+/// Runs `body`, or throws `hypervisorError` when it has not finished after `seconds`.
+///
+/// Unlike a task group, this returns at the deadline even when `body` cannot be cancelled (a libvirt
+/// call blocked in a worker thread): `body` then goes on in the background and its result is dropped.
 func withTimeout<T: Sendable>(seconds: Double, what: String,
                               _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
-            return nil
+    let race = TimeoutRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.set(continuation)
+            let work = Task {
+                do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                race.finish(.failure(GuesthouseError.hypervisor("\(what) did not answer within \(Int(seconds)) s")))
+                work.cancel()
+            }
+            race.onFinish { timer.cancel() }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw GuesthouseError.hypervisor("\(what) did not answer within \(Int(seconds)) s")
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// Resumes a continuation exactly once, with whichever result arrives first.
+private final class TimeoutRace<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var result: Result<T, any Error>?
+    private var finished = false
+    private var cleanup: (@Sendable () -> Void)?
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let result {
+            lock.unlock()
+            continuation.resume(with: result)
+            return
         }
-        return value
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    func onFinish(_ action: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if finished {
+            lock.unlock()
+            action()
+            return
+        }
+        cleanup = action
+        lock.unlock()
+    }
+
+    func finish(_ outcome: Result<T, any Error>) {
+        lock.lock()
+        guard !finished else { lock.unlock(); return }
+        finished = true
+        let continuation = self.continuation
+        self.continuation = nil
+        if continuation == nil { result = outcome }
+        let cleanup = self.cleanup
+        lock.unlock()
+        continuation?.resume(with: outcome)
+        cleanup?()
     }
 }

@@ -38,9 +38,9 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory,
 }
 
 /// Builds the whole application for `config`.
-public func buildApplication(config: Config, directory: any HypervisorDirectory,
-                             logger: Logger) -> some ApplicationProtocol {
-    let authenticator = Authenticator(users: config.users)
+public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
+                             authenticator: Authenticator? = nil) -> some ApplicationProtocol {
+    let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
     return Application(
         router: router,

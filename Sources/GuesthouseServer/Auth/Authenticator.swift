@@ -13,6 +13,7 @@ public final class Authenticator: Sendable {
     private let users: [String: String]
     private let ttl: Duration
     private let pool: NIOThreadPool
+    private let check: @Sendable (String, String) -> Bool
     private let state = Locked(State())
 
     private struct State {
@@ -23,10 +24,13 @@ public final class Authenticator: Sendable {
     /// - Parameters:
     ///   - users: the `[user.*]` blocks.
     ///   - ttl: how long a verified credential is trusted before bcrypt is paid again.
-    public init(users: [String: UserConfig], ttl: Duration = .seconds(300), pool: NIOThreadPool = .singleton) {
+    ///   - check: the password check (bcrypt); replaceable so tests can count its calls.
+    public init(users: [String: UserConfig], ttl: Duration = .seconds(300), pool: NIOThreadPool = .singleton,
+                check: @escaping @Sendable (_ password: String, _ hash: String) -> Bool = { Bcrypt.verify($0, hash: $1) }) {
         self.users = users.mapValues(\.passwordHash)
         self.ttl = ttl
         self.pool = pool
+        self.check = check
     }
 
     /// The user's name when the password is right.
@@ -55,9 +59,10 @@ public final class Authenticator: Sendable {
             if let until = state.verified[key], until > now { return Task { true } }
             if let pending = state.pending[key] { return pending }
             let pool = self.pool
+            let check = self.check
             let password = credentials.password
             let task = Task<Bool, Never> {
-                (try? await pool.runIfActive { Bcrypt.verify(password, hash: hash) }) ?? false
+                (try? await pool.runIfActive { check(password, hash) }) ?? false
             }
             state.pending[key] = task
             return task

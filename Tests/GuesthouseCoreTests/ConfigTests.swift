@@ -1,0 +1,81 @@
+import GuesthouseConfig
+import Testing
+
+@Suite struct ConfigTests {
+    static let hash = "$2b$10$abcdefghijklmnopqrstuuGkC0YQ5Yf8m5yYBn4f1p3x0P1r7vE1W"
+
+    @Test func readsEveryBlockOfAFullConfiguration() throws {
+        let config = try Config.parse("""
+        [server]
+        listen = "0.0.0.0:9090"
+        session_secret = "s3cret"
+
+        [hypervisor.LOCAL1]
+        url = "qemu:///system"
+        image_storage_pool = "images"
+        root_storage_pool = "default"
+        network = "guesthouse"
+        ignored_vms = ["old"]
+
+        [plan.small]
+        memory = 512
+        cpus = 1
+        disk_size = 5
+
+        [ssh_key.test]
+        public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE test@host"
+
+        [user.admin]
+        password = "\(Self.hash)"
+
+        [simplestack]
+        hosts = ["localhost", "10.0.0.0/8", "*.example.com"]
+
+        [family.kvm]
+        uri = "qemu+tls://{host}/system"
+        domain_type = "qemu"
+        """, file: "guesthouse.toml")
+        #expect(config.server.host == "0.0.0.0" && config.server.port == 9090)
+        #expect(config.hypervisors["LOCAL1"]?.url == "qemu:///system")
+        #expect(config.hypervisors["LOCAL1"]?.ignoredVMs == ["old"])
+        #expect(config.plans["small"] == PlanConfig(name: "small", memoryMiB: 512, cpus: 1, diskSizeGiB: 5))
+        #expect(config.sshKeys["test"]?.publicKey.hasPrefix("ssh-ed25519") == true)
+        #expect(config.users["admin"]?.passwordHash == Self.hash)
+        #expect(config.simplestack.hosts.count == 3)
+        #expect(config.families["kvm"]?.domainType == "qemu")
+    }
+
+    @Test func anEmptyFileIsTheDefaults() throws {
+        let config = try Config.parse("")
+        #expect(config.server.port == 8080 && config.server.host == "127.0.0.1")
+        #expect(config.simplestack.hosts == ["localhost"])
+    }
+
+    @Test(arguments: [
+        ("[hypervisor.A]\nimage_storage_pool = \"x\"", "hypervisor.A.url", "is required"),
+        ("[hypervisor.A]\nurl = 5", "hypervisor.A.url", "must be a string"),
+        ("[plan.p]\nmemory = 512\ncpus = 0\ndisk_size = 1", "plan.p.cpus", "between"),
+        ("[user.u]\npassword = \"plain\"", "user.u.password", "bcrypt"),
+        ("[server]\nlisten = \"nope\"", "server.listen", "address:port"),
+        ("[server]\nlisen = \"x\"", "server.lisen", "unknown key"),
+        ("[srever]\nlisten = \"x\"", "srever", "unknown section"),
+        ("[ssh_key.k]\npublic = \"not a key\"", "ssh_key.k.public", "OpenSSH"),
+    ])
+    func errorsNameTheFileAndTheKey(_ text: String, _ key: String, _ fragment: String) {
+        do {
+            _ = try Config.parse(text, file: "my.toml")
+            Issue.record("expected an error for \(key)")
+        } catch let error as ConfigError {
+            #expect(error.file == "my.toml")
+            #expect(error.key == key)
+            #expect(error.description.contains(fragment), "\(error.description)")
+            #expect(error.description.hasPrefix("my.toml: \(key): "))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func aSyntaxErrorNamesTheLine() {
+        #expect(throws: ConfigError.self) { try Config.parse("[server\nlisten = 1", file: "bad.toml") }
+    }
+}

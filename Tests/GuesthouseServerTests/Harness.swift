@@ -1,0 +1,65 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import GuesthouseLibvirt
+import GuesthouseServer
+import Hummingbird
+import HummingbirdBcrypt
+import HummingbirdTesting
+import Libvirt
+import NIOCore
+
+/// One server under test: its own connection pool (so its own test-driver state) over real HTTP.
+struct TestServer {
+    static let password = "pa:ss word"
+    static let passwordHash = Bcrypt.hash(password, cost: 4)
+    static let token = Data("admin:\(password)".utf8).base64EncodedString()
+    static var auth: HTTPFields { [.init("x-simplestack-hypervisor-token")!: token] }
+
+    var config: Config
+    let pool: ConnectionPool
+
+    /// A server whose `test` family serves the demo node written to a fresh file.
+    init(extraGuests: Int = 0, connectTimeout: Double = 10, configure: (inout Config) -> Void = { _ in }) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gh-test-\(UUID().uuidString)")
+        let uri = try EmbeddedDefault.write(to: directory, extraGuests: extraGuests)
+        var config = Config()
+        var test = FamilyConfig()
+        test.localURI = uri
+        config.families["test"] = test
+        config.users["admin"] = UserConfig(name: "admin", passwordHash: Self.passwordHash)
+        configure(&config)
+        self.config = config
+        Libvirt.initialize()
+        pool = ConnectionPool(executor: .shared, connectTimeout: connectTimeout)
+    }
+
+    /// Runs `body` with a live HTTP client against this server.
+    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let directory = LibvirtDirectory(config: config, pool: pool, executor: .shared, operationTimeout: 60)
+        let authenticator = Authenticator(users: config.users)
+        let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
+        let app = Application(router: router)
+        try await app.test(.live, body)
+    }
+}
+
+extension TestClientProtocol {
+    /// Sends a request and returns status, headers and the body parsed as JSON (nil when empty).
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = TestServer.auth)
+        async throws -> (status: HTTPResponse.Status, headers: HTTPFields, json: Any?, text: String) {
+        var headers = headers
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers,
+                                 body: json.map { ByteBuffer(string: $0) }) { response in
+            let text = String(buffer: response.body)
+            let parsed = text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            return (response.status, response.headers, parsed, text)
+        }
+    }
+}
+
+/// The JSON object of a response, or an empty one.
+func object(_ json: Any?) -> [String: Any] { json as? [String: Any] ?? [:] }
+/// The JSON list of a response, or an empty one.
+func list(_ json: Any?) -> [[String: Any]] { json as? [[String: Any]] ?? [] }

@@ -1,0 +1,31 @@
+import Foundation
+import GuesthouseServer
+import Testing
+
+@Suite struct OpenAPITests {
+    @Test func theDocumentIsServedAndDescribesEveryRoute() async throws {
+        try await TestServer().run { client in
+            let r = try await client.call(.get, "/openapi.json", headers: [:])
+            #expect(r.status == .ok)
+            let document = object(r.json)
+            #expect(document["openapi"] as? String == "3.0.3")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            let expected: [(String, String)] = [
+                ("get", "/healthz"), ("get", "/{hypervisor}/{host}"), ("get", "/{hypervisor}/{host}/hosts"),
+                ("get", "/{hypervisor}/{host}/hosts/{host_id}"), ("get", "/{hypervisor}/{host}/storages"),
+                ("get", "/{hypervisor}/{host}/storages/{storage_id}"), ("get", "/{hypervisor}/{host}/guests"),
+                ("post", "/{hypervisor}/{host}/guests"), ("get", "/{hypervisor}/{host}/guests/{guest_id}"),
+                ("put", "/{hypervisor}/{host}/guests/{guest_id}"), ("delete", "/{hypervisor}/{host}/guests/{guest_id}"),
+                ("put", "/{hypervisor}/{host}/guests/{guest_id}/power"),
+                ("put", "/{hypervisor}/{host}/guests/{guest_id}/reboot"),
+            ]
+            for (method, path) in expected {
+                let operation = paths[path]?[method] as? [String: Any]
+                #expect(operation != nil, "\(method.uppercased()) \(path) is missing from the document")
+                #expect((operation?["responses"] as? [String: Any])?.isEmpty == false)
+            }
+            let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+            #expect(schemas?["Guest"] != nil && schemas?["Error"] != nil)
+        }
+    }
+}
