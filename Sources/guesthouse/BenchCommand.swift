@@ -1,7 +1,195 @@
 import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GuesthouseCore
+import GuesthouseLibvirt
+import HummingbirdBcrypt
+import Libvirt
 
-/// `guesthouse bench`: prints throughput and latency figures side by side.
+/// `guesthouse bench`: libvirt's floor through the binding, then the server over loopback HTTP
+/// (a child `guesthouse serve`, loaded by wrk with many connections), side by side, with ratios.
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run the benchmark.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the binding's floor and the server over loopback HTTP.")
+
+    @Option(help: "Guests in the test-driver node (the list benchmark lists them all).")
+    var guests = 1000
+
+    @Option(help: "Seconds per measurement.")
+    var seconds = 5
+
+    @Option(help: "Concurrent HTTP connections.")
+    var connections = 64
+
+    @Option(help: "Loopback port for the server under test.")
+    var port = 18_980
+
+    func run() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("guesthouse-bench-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let uri = try EmbeddedDefault.write(to: work, extraGuests: guests - 3)
+        let guestID = "6f1e8f2a-0000-4000-8000-000000000000"
+        print("Guesthouse benchmark: \(guests) guests on libvirt's test driver, \(seconds) s per figure, "
+              + "\(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+
+        // The floor: the same driver calls in-process, no HTTP.
+        Libvirt.initialize()
+        let executor = LibvirtExecutor(threads: 4)
+        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: executor), executor: executor, uri: uri,
+                                           family: "test", domainType: "test", hostName: "localhost")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) { _ = try await hypervisor.guest(id: guestID) }
+        let floorList = try await Self.inProcess(seconds: seconds, concurrency: cores) {
+            let all = try await hypervisor.guests()
+            precondition(all.count == guests)
+        }
+        print(Self.row("binding: guest info", floorInfo))
+        print(Self.row("binding: list \(guests) guests", floorList))
+
+        // The server, as its own process, under wrk.
+        let password = "bench-\(UUID().uuidString.prefix(8))"
+        let config = work.appendingPathComponent("bench.toml")
+        try """
+        [server]
+        listen = "127.0.0.1:\(port)"
+        [user.bench]
+        password = "\(Bcrypt.hash(password, cost: 10))"
+        [family.test]
+        local_uri = "\(uri)"
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        server.arguments = ["serve", "--config", config.path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let base = "http://127.0.0.1:\(port)"
+        try await Self.waitForHealth(base)
+        let token = Data("bench:\(password)".utf8).base64EncodedString()
+        let header = "x-simplestack-hypervisor-token: \(token)"
+        let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
+        let info = try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header, seconds: seconds,
+                               connections: connections)
+        let list = try Wrk.run(url: "\(base)/test/localhost/guests", header: header, seconds: seconds,
+                               connections: min(connections, 16))
+        let rss = Self.rssMiB(pid: server.processIdentifier)
+        print(Self.row("http: /healthz", health))
+        print(Self.row("http: guest info", info))
+        print(Self.row("http: list \(guests) guests", list))
+        print(String(format: "server RSS after load: %.1f MiB (target < 50)", rss))
+        print("")
+        print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
+        print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
+        print(String(format: "guest info over HTTP / binding floor:  %.2f", info.rate / floorInfo.rate))
+    }
+
+    struct Figures {
+        var rate: Double
+        var p50: Double
+        var p99: Double
+        var errors: Int
+    }
+
+    static func row(_ name: String, _ f: Figures) -> String {
+        name.padding(toLength: 30, withPad: " ", startingAt: 0)
+            + String(format: "%10.0f req/s   p50 %8.2f ms   p99 %8.2f ms   errors %d", f.rate, f.p50, f.p99, f.errors)
+    }
+
+    /// Calls `body` from `concurrency` tasks for `seconds`, recording each call's latency.
+    static func inProcess(seconds: Int, concurrency: Int, _ body: @escaping @Sendable () async throws -> Void)
+        async throws -> Figures {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let started = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var samples: [Double] = []
+                    while ContinuousClock.now < deadline {
+                        let t = ContinuousClock.now
+                        try await body()
+                        samples.append(Self.milliseconds(ContinuousClock.now - t))
+                    }
+                    return samples
+                }
+            }
+            var all: [Double] = []
+            for try await samples in group { all += samples }
+            return all.sorted()
+        }
+        let elapsed = milliseconds(ContinuousClock.now - started) / 1000
+        return Figures(rate: Double(latencies.count) / elapsed, p50: percentile(latencies, 0.5),
+                       p99: percentile(latencies, 0.99), errors: 0)
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    static func waitForHealth(_ base: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let url = URL(string: "\(base)/healthz"),
+               let (_, response) = try? await URLSession.shared.data(from: url),
+               (response as? HTTPURLResponse)?.statusCode == 200 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("the server did not come up at \(base)")
+    }
+
+    static func rssMiB(pid: Int32) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+        return kib / 1024
+    }
+}
+
+/// Runs wrk (Debian's package) and reads its figures.
+enum Wrk {
+    static func run(url: String, header: String? = nil, seconds: Int, connections: Int) throws -> BenchCommand.Figures {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        var arguments = ["-t", "2", "-c", String(connections), "-d", "\(seconds)s", "--latency"]
+        if let header { arguments += ["-H", header] }
+        process.arguments = arguments + [url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return parse(output)
+    }
+
+    static func parse(_ output: String) -> BenchCommand.Figures {
+        var figures = BenchCommand.Figures(rate: 0, p50: 0, p99: 0, errors: 0)
+        for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if line.hasPrefix("Requests/sec:"), let v = parts.last.flatMap({ Double($0) }) { figures.rate = v }
+            if line.hasPrefix("50%"), let v = parts.last { figures.p50 = milliseconds(String(v)) }
+            if line.hasPrefix("99%"), let v = parts.last { figures.p99 = milliseconds(String(v)) }
+            if line.hasPrefix("Non-2xx"), let v = parts.last.flatMap({ Int($0) }) { figures.errors += v }
+            if line.hasPrefix("Socket errors:") {
+                figures.errors += parts.compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.reduce(0, +)
+            }
+        }
+        return figures
+    }
+
+    /// wrk prints latencies like "1.23ms", "850.00us", "1.02s".
+    static func milliseconds(_ text: String) -> Double {
+        if text.hasSuffix("ms") { return Double(text.dropLast(2)) ?? 0 }
+        if text.hasSuffix("us") { return (Double(text.dropLast(2)) ?? 0) / 1000 }
+        if text.hasSuffix("s") { return (Double(text.dropLast(1)) ?? 0) * 1000 }
+        return Double(text) ?? 0
+    }
 }
