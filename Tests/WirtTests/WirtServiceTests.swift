@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GuesthouseConfig
+@testable import GuesthouseSpool
+import Libvirt
+import Testing
+
+/// The running service: inotify makes it act at once (the rescan here is an hour away, so only
+/// notifications can explain a prompt answer). Waits are bounded polls on the files it writes.
+extension WirtTests {
+    private func runningService(_ h: Harness) -> WirtSpoolService {
+        let service = WirtSpoolService(spool: h.spool)
+        service.start()
+        return service
+    }
+
+    @Test func theServiceActsPromptlyOnFileNotifications() throws {
+        let h = try Harness(members: 2) { $0.rescanSeconds = 3600 }
+        let service = runningService(h)
+        defer { service.stop() }
+        let bob = h.users[1]
+        // The first pass builds every member's tree and status.
+        #expect(h.waitUntil(seconds: 10) { h.exists(h.status(h.alice)) && h.exists(h.status(bob)) })
+        try h.send(h.alice, "start")
+        #expect(h.waitUntil { h.read(h.vmLog(h.alice)).contains("box start ok: started") })
+        #expect(try h.state("\(h.alice)-box") == .running)
+        #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>running</state>") })
+
+        // A VM directory made after start-up is watched too (bob's first command lands in a new dir).
+        try h.send(bob, "start")
+        #expect(h.waitUntil { h.read(h.vmLog(bob)).contains("box start ok: started") })
+
+        // A symlink (creation only, no close) is refused promptly too.
+        #expect(symlink("/etc/passwd", "\(h.vmDir(h.alice))/config") == 0)
+        #expect(h.waitUntil { h.read(h.vmLog(h.alice)).contains("config refused: not a regular file (symlink)") })
+        #expect(!h.exists("\(h.vmDir(h.alice))/config"))
+    }
+
+    @Test func twoCommandsWrittenInOrderRunInThatOrder() throws {
+        let h = try Harness { $0.rescanSeconds = 3600 }
+        let service = runningService(h)
+        defer { service.stop() }
+        #expect(h.waitUntil(seconds: 10) { h.exists(h.status(h.alice)) })
+        for _ in 0..<5 {
+            try h.send(h.alice, "start")
+            try h.send(h.alice, "destroy")
+        }
+        // Commands may coalesce (a second start replaces an unread one), but the last written, destroy, runs last.
+        #expect(h.waitUntil {
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: h.vmDir(h.alice))) ?? ["?"]
+            return left.isEmpty && h.read(h.vmLog(h.alice)).hasSuffix("\n") && h.read(h.status(h.alice)).contains("<state>shutoff</state>")
+        })
+        let lines = h.read(h.vmLog(h.alice)).split(separator: "\n")
+        #expect(lines.count >= 2)
+        #expect(lines.last?.contains("box destroy ok") == true)
+        #expect(try h.state("\(h.alice)-box") == .shutoff)
+        #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>shutoff</state>") })
+    }
+
+    @Test func theRescanPicksUpWhatNotificationsMissed() throws {
+        let h = try Harness { $0.rescanSeconds = 1 }
+        // Files waiting before the service starts are handled by its first pass.
+        try h.send(h.alice, "autostart")
+        let service = runningService(h)
+        defer { service.stop() }
+        #expect(h.waitUntil { h.read(h.vmLog(h.alice)).contains("box autostart ok: autostart enabled") })
+    }
+
+    @Test func theBenchmarkMeasuresLatency() async throws {
+        let (p50, p99) = try await WirtBenchmark.run(count: 20)
+        #expect(p50 > 0 && p99 >= p50)
+        #expect(p99 < 2000)
+    }
+}
