@@ -186,13 +186,14 @@ public final class WirtSpool: @unchecked Sendable {
             let dir: DirFD
             do {
                 dir = try tree.vm.openDir(vm)
+                // Watched even when refused: once the user fixes it, the next change brings a pass.
+                watch?(dir, user.name, false)
                 guard try dir.stat().uid == user.uid else { throw WirtRefusal("directory service/vm/\(vm) is not owned by \(user.name)") }
             } catch {
                 refuse(user, vm: vm, file: "service/vm/\(vm)", "\(error)", tree: tree, domains: domains,
                        once: "vmdir:\(user.name):\(entry.ino):\(entry.uid)")
                 continue
             }
-            watch?(dir, user.name, false)
             let (files, truncated) = dir.entries(limit: perDirLimit)
             if truncated { result.more = true }
             for file in files where !file.hasPrefix(".") {

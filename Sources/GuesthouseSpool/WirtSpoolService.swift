@@ -147,7 +147,7 @@ final class Inotify: @unchecked Sendable {
     private var owners: [Int32: (user: String, isHome: Bool)] = [:]
 
     static let dirMask: UInt32 = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
-        | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
+        | UInt32(IN_ATTRIB) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
 
     init() throws {
         fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))

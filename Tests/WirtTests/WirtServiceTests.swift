@@ -53,7 +53,7 @@ extension WirtTests {
             return left.isEmpty && h.read(h.vmLog(h.alice)).hasSuffix("\n") && h.read(h.status(h.alice)).contains("<state>shutoff</state>")
         })
         let lines = h.read(h.vmLog(h.alice)).split(separator: "\n")
-        #expect(lines.count >= 2)
+        #expect(lines.count >= 2, "\(lines) \(h.logs.all)")
         #expect(lines.last?.contains("box destroy ok") == true)
         #expect(try h.state("\(h.alice)-box") == .shutoff)
         #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>shutoff</state>") })
