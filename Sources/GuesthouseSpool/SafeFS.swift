@@ -112,8 +112,9 @@ final class DirFD {
         return FileInfo(s)
     }
 
-    /// The entries' names (without `.` and `..`), at most `limit`; `truncated` says more exist.
-    func entries(limit: Int) -> (names: [String], truncated: Bool) {
+    /// The entries' names (without `.` and `..`, and without other dot-names when `skipDotNames`),
+    /// at most `limit`; `truncated` says more exist. Reads at most `scanLimit` entries in all.
+    func entries(limit: Int, skipDotNames: Bool = false, scanLimit: Int = 65536) -> (names: [String], truncated: Bool) {
         let copy = dup(fd)
         guard copy >= 0, let dir = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
@@ -122,11 +123,15 @@ final class DirFD {
         defer { closedir(dir) }
         rewinddir(dir)
         var names: [String] = []
+        var scanned = 0
         while let entry = readdir(dir) {
+            scanned += 1
+            if scanned > scanLimit { return (names, true) }
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
             if name == "." || name == ".." { continue }
+            if skipDotNames && name.hasPrefix(".") { continue }
             if names.count >= limit { return (names, true) }
             names.append(name)
         }

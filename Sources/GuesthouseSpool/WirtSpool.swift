@@ -165,7 +165,8 @@ public final class WirtSpool: @unchecked Sendable {
             refuse(user, vm: nil, file: "service/vm", "more than \(config.maxVMsPerUser) entries in service/vm; the rest are ignored",
                    tree: tree, domains: domains, once: "vms:\(user.name)")
         }
-        let perDirLimit = config.maxFilesPerPass * 4
+        // Directories inside a VM directory count too: at most this many entries are looked at per VM.
+        let perDirLimit = config.maxFilesPerPass * 4 + 64
         for vm in vmNames where !vm.hasPrefix(".") {
             guard let entry = tree.vm.lstat(vm) else { continue }
             guard entry.isDirectory else {
@@ -194,13 +195,23 @@ public final class WirtSpool: @unchecked Sendable {
                        once: "vmdir:\(user.name):\(entry.ino):\(entry.uid)")
                 continue
             }
-            let (files, truncated) = dir.entries(limit: perDirLimit)
-            if truncated { result.more = true }
+            let (files, truncated) = dir.entries(limit: perDirLimit, skipDotNames: true)
+            var found = 0
             for file in files where !file.hasPrefix(".") {
                 guard let info = dir.lstat(file) else { continue }
+                if info.isDirectory {
+                    // Never a command and never removed: reported once, not queued (no pass loops on it).
+                    refuse(user, vm: vm, file: "service/vm/\(vm)/\(file)", "not a regular file (directory)",
+                           tree: tree, domains: domains, once: "dir:\(user.name):\(info.ino)")
+                    continue
+                }
                 if mode == .nonRegularOnly && info.isRegular { continue }
                 candidates.append(Candidate(vm: vm, dir: dir, name: file, info: info))
+                found += 1
             }
+            // More entries than listed: another pass, but only if this one makes progress here
+            // (entries that stay, such as dot-files, must not make the spool spin).
+            if truncated && found > 0 { result.more = true }
         }
 
         // Oldest first, across all of the user's VMs.
@@ -219,7 +230,12 @@ public final class WirtSpool: @unchecked Sendable {
 
         for c in candidates {
             touched.insert(c.vm)
-            if handle(c, user: user, tree: tree, domains: domains) { result.processed += 1 } else { result.refused += 1 }
+            guard let done = handle(c, user: user, tree: tree, domains: domains) else {
+                // Changed since listed: stop here; the next pass lists and sorts again.
+                result.more = true
+                break
+            }
+            if done { result.processed += 1 } else { result.refused += 1 }
         }
 
         // Keep status.xml current: for every guest of the user's (full passes), else those touched.
@@ -237,37 +253,49 @@ public final class WirtSpool: @unchecked Sendable {
         return result
     }
 
-    /// Validates, consumes and carries out one command file. True when it was carried out (even if
-    /// the hypervisor failed), false when refused.
-    private func handle(_ c: Candidate, user: WirtUser, tree: Tree, domains: Set<String>) -> Bool {
+    /// Consumes, validates and carries out one command file. True when it was carried out (even if
+    /// the hypervisor failed), false when refused, nil when it changed since listed (pass again).
+    ///
+    /// The entry is first moved (renamed, which never follows a link) into the root-owned history,
+    /// and only then checked and read there: whatever inode was moved is exactly the one judged, so
+    /// a user swapping the file meanwhile can neither slip another one in nor lose a newer command.
+    private func handle(_ c: Candidate, user: WirtUser, tree: Tree, domains: Set<String>) -> Bool? {
         let domain = "\(user.name)-\(c.vm)"
         let file = "service/vm/\(c.vm)/\(c.name)"
-        let command: WirtCommand
-        let opened: FileInfo
-        do {
-            guard WirtCommand.names.contains(c.name) else { throw WirtRefusal("unknown command") }
-            let (data, info) = try c.dir.readUserFile(c.name, uid: user.uid, maxBytes: config.maxFileBytes)
-            command = try WirtCommand.parse(name: c.name, content: data, maxMemoryMiB: config.maxMemoryMiB,
-                                            maxCpus: config.maxCpus)
-            opened = info
-        } catch {
-            if let now = c.dir.lstat(c.name), !now.isDirectory {
-                c.dir.unlink(c.name)
-            }
-            refuse(user, vm: c.vm, file: file, "\(error)", tree: tree, domains: domains,
-                   once: c.info.isDirectory ? "dir:\(user.name):\(c.info.ino)" : nil)
+        guard WirtCommand.names.contains(c.name) else {
+            if let now = c.dir.lstat(c.name), !now.isDirectory { c.dir.unlink(c.name) }
+            refuse(user, vm: c.vm, file: file, "unknown command", tree: tree, domains: domains)
             return false
         }
-        // Consume it: move to history, and check it is still the very file that was read.
         let historyName = nextHistoryName(vm: c.vm, command: c.name)
         guard renameat(c.dir.fd, c.name, tree.history.fd, historyName) == 0 else {
+            if errno == ENOENT { return false }   // gone meanwhile: nothing to do
             refuse(user, vm: c.vm, file: file, "cannot move to history: \(errnoText())", tree: tree, domains: domains)
             c.dir.unlink(c.name)
             return false
         }
-        guard let moved = tree.history.lstat(historyName), moved.sameFile(opened) else {
+        if let moved = tree.history.lstat(historyName), !moved.sameFile(c.info) {
+            // A newer file replaced the one listed: the order decided on is stale. Give it back (link
+            // fails if yet another arrived, then this one is superseded) and let a new pass re-sort.
+            if linkat(tree.history.fd, historyName, c.dir.fd, c.name, 0) != 0 && errno != EEXIST {
+                _ = renameat(tree.history.fd, historyName, c.dir.fd, ".refused-\(c.name)")
+            }
             tree.history.unlink(historyName)
-            refuse(user, vm: c.vm, file: file, "file replaced while it was processed", tree: tree, domains: domains)
+            return nil
+        }
+        let command: WirtCommand
+        do {
+            let (data, _) = try tree.history.readUserFile(historyName, uid: user.uid, maxBytes: config.maxFileBytes)
+            command = try WirtCommand.parse(name: c.name, content: data, maxMemoryMiB: config.maxMemoryMiB,
+                                            maxCpus: config.maxCpus)
+        } catch {
+            if let moved = tree.history.lstat(historyName), moved.isDirectory {
+                // Swapped for a directory: hand it back rather than keep a user's directory here.
+                _ = renameat(tree.history.fd, historyName, c.dir.fd, ".refused-\(c.name)")
+            } else {
+                tree.history.unlink(historyName)
+            }
+            refuse(user, vm: c.vm, file: file, "\(error)", tree: tree, domains: domains)
             return false
         }
         let outcome: String

@@ -236,3 +236,40 @@ extension WirtTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: h.vmDir(h.alice)).isEmpty)
     }
 }
+
+extension WirtTests {
+    @Test func entriesThatStayDoNotMakeTheSpoolSpin() throws {
+        let h = try Harness { $0.maxFilesPerPass = 4 }
+        for i in 0..<40 { try h.mkdirs("\(h.vmDir(h.alice))/d\(i)", owner: h.alice) }
+        for i in 0..<40 { try h.write("\(h.vmDir(h.alice))/.tmp\(i)", owner: h.alice) }
+        let result = h.spool.process(userName: h.alice)
+        #expect(!result.more)
+        #expect(h.logs.contains("service/vm/box/d7 reason=not a regular file (directory)"))
+        let again = h.logs.all.count
+        h.spool.process(userName: h.alice)
+        #expect(h.logs.all.count == again, "a persistent refusal is reported once")
+        try h.send(h.alice, "start")
+        h.spool.process(userName: h.alice)
+        #expect(try h.state("\(h.alice)-box") == .running)
+    }
+
+    @Test func wirtConfigIsReadFromTOML() throws {
+        let config = try Config.parse("""
+            [hypervisor.LOCAL1]
+            url = "test:///default"
+            [wirt]
+            provider = "LOCAL1"
+            group = "staff"
+            rescan_seconds = 5
+            max_file_size = 1024
+            """)
+        #expect(config.wirt?.provider == "LOCAL1")
+        #expect(config.wirt?.group == "staff")
+        #expect(config.wirt?.rescanSeconds == 5)
+        #expect(config.wirt?.maxFileBytes == 1024)
+        #expect(config.wirt?.maxFilesPerPass == 32)
+        #expect(throws: ConfigError.self) { try Config.parse("[wirt]\nprovider = \"NOPE\"") }
+        #expect(throws: ConfigError.self) { try Config.parse("[wirt]\nrescan = 5") }
+        #expect(try Config.parse("").wirt == nil)
+    }
+}

@@ -40,6 +40,7 @@ extension WirtTests {
 
     @Test func twoCommandsWrittenInOrderRunInThatOrder() throws {
         let h = try Harness { $0.rescanSeconds = 3600 }
+        try h.mkdirs(h.vmDir(h.alice), owner: h.alice)
         let service = runningService(h)
         defer { service.stop() }
         #expect(h.waitUntil(seconds: 10) { h.exists(h.status(h.alice)) })
@@ -47,14 +48,15 @@ extension WirtTests {
             try h.send(h.alice, "start")
             try h.send(h.alice, "destroy")
         }
-        // Commands may coalesce (a second start replaces an unread one), but the last written, destroy, runs last.
+        // Commands may coalesce (a second start replaces an unread one), but the last written, destroy,
+        // must run last: were it run before the start written just before it, the last line would be a start.
         #expect(h.waitUntil {
+            let last = h.read(h.vmLog(h.alice)).split(separator: "\n").last ?? ""
             let left = (try? FileManager.default.contentsOfDirectory(atPath: h.vmDir(h.alice))) ?? ["?"]
-            return left.isEmpty && h.read(h.vmLog(h.alice)).hasSuffix("\n") && h.read(h.status(h.alice)).contains("<state>shutoff</state>")
-        })
+            return last.contains("box destroy ok") && left.isEmpty
+        }, "\(h.read(h.vmLog(h.alice)))")
         let lines = h.read(h.vmLog(h.alice)).split(separator: "\n")
-        #expect(lines.count >= 2, "\(lines) \(h.logs.all)")
-        #expect(lines.last?.contains("box destroy ok") == true)
+        #expect(lines.contains { $0.contains("box start ok") })
         #expect(try h.state("\(h.alice)-box") == .shutoff)
         #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>shutoff</state>") })
     }
