@@ -106,7 +106,7 @@ public final class WirtSpoolService: Service, @unchecked Sendable {
         while true {
             condition.lock()
             while !stopping && queue.isEmpty && !rescanNow && Date() < nextRescan {
-                condition.wait(until: nextRescan)
+                _ = condition.wait(until: nextRescan)
             }
             if stopping { condition.unlock(); return }
             let due = rescanNow || Date() >= nextRescan
