@@ -76,3 +76,44 @@ extension WirtTests {
         #expect(p99 < 2000)
     }
 }
+
+/// The user's CLI, run as the user (runuser) against the running service.
+extension WirtTests {
+    static let binary: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/guesthouse").path
+    }()
+
+    private func runAs(_ user: String, _ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        p.arguments = ["-u", user, "--", Self.binary] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: WirtTests.binary)
+                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")))
+    func theCLIWritesCommandsAndShowsTheirResultForTheUser() throws {
+        let h = try Harness { $0.rescanSeconds = 3600 }
+        let service = WirtSpoolService(spool: h.spool)
+        service.start()
+        defer { service.stop() }
+        #expect(h.waitUntil(seconds: 10) { h.exists(h.status(h.alice)) })
+        let (rc, out) = try runAs(h.alice, ["wirt", "start", "box"])
+        #expect(rc == 0 && out.contains("box start ok: started"), "\(out)")
+        #expect(try h.state("\(h.alice)-box") == .running)
+        let (rc2, out2) = try runAs(h.alice, ["wirt", "config", "box", "--memory", "99999999"])
+        #expect(rc2 == 1 && out2.contains("refused: config: memory must be"), "\(out2)")
+        let (rc3, out3) = try runAs(h.alice, ["wirt", "status", "box"])
+        #expect(rc3 == 0 && out3.contains("<state>running</state>"), "\(out3)")
+        let (_, out4) = try runAs(h.alice, ["wirt", "log", "box"])
+        #expect(out4.contains("box start ok: started"))
+    }
+}
