@@ -52,6 +52,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "GuesthouseSpool",
+            dependencies: [
+                "GuesthouseCore",
+                "GuesthouseConfig",
+                "Libvirt",
+                "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "GuesthouseServer",
             dependencies: [
@@ -70,6 +85,7 @@ let package = Package(
                 "GuesthouseServer",
                 "GuesthouseLibvirt",
                 "GuesthouseConfig",
+                "GuesthouseSpool",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +97,13 @@ let package = Package(
             name: "LibvirtTests",
             dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "WirtTests",
+            dependencies: [
+                "GuesthouseSpool", "GuesthouseConfig", "GuesthouseCore", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "GuesthouseCoreTests",

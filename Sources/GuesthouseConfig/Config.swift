@@ -10,6 +10,8 @@ public struct Config: Sendable, Equatable {
     public var simplestack = SimplestackConfig()
     /// Per-family overrides of the built-in Simplestack family table, by family name.
     public var families: [String: FamilyConfig] = [:]
+    /// `[wirt]`: the file interface for local users; nil when the section is absent.
+    public var wirt: WirtConfig?
 
     public init() {}
 }
@@ -92,5 +94,32 @@ public struct FamilyConfig: Sendable, Equatable {
     public var localURI: String?
     /// Domain type of new guests.
     public var domainType: String?
+    public init() {}
+}
+
+/// `[wirt]`: the spool that lets members of a group control their guests by writing files.
+public struct WirtConfig: Sendable, Equatable {
+    /// The `[hypervisor.*]` the users' guests live on; nil means the only one configured.
+    public var provider: String?
+    /// Members of this group may use the file interface.
+    public var group = "vmguests"
+    /// Seconds between safety-net rescans; changes are otherwise picked up from inotify at once.
+    public var rescanSeconds: Double = 30
+    /// Largest command file accepted, in bytes.
+    public var maxFileBytes = 4096
+    /// Most command files handled per user in one pass; the rest wait for the next pass.
+    public var maxFilesPerPass = 32
+    /// Most VM directories looked at per user in one pass.
+    public var maxVMsPerUser = 64
+    /// A VM log is rotated (and gzipped) past this size, in bytes.
+    public var logMaxBytes = 1 << 20
+    /// How many rotated logs are kept.
+    public var logKeep = 3
+    /// How many processed command files are kept in `~/wirt/logs/history`.
+    public var historyKeep = 200
+    /// Upper bounds a `config` command may set.
+    public var maxMemoryMiB = 65536
+    public var maxCpus = 64
+
     public init() {}
 }

@@ -178,6 +178,30 @@ struct TableReader {
             f.domainType = try string(t, "domain_type", path: path)
             config.families[name] = f
         }
+        if let w = try table(root, "wirt", path: "wirt") {
+            try onlyKeys(w, ["provider", "group", "rescan_seconds", "max_file_size", "max_files_per_pass",
+                             "max_vms_per_user", "log_max_size", "log_keep", "history_keep", "max_memory",
+                             "max_cpus"], path: "wirt")
+            var wirt = WirtConfig()
+            wirt.provider = try string(w, "provider", path: "wirt")
+            if let provider = wirt.provider, config.hypervisors[provider] == nil {
+                throw fail("wirt.provider", "names no [hypervisor.\(provider)]")
+            }
+            if let group = try string(w, "group", path: "wirt") {
+                guard !group.isEmpty, group.utf8.count <= 32 else { throw fail("wirt.group", "must be a group name") }
+                wirt.group = group
+            }
+            if let v = try int(w, "rescan_seconds", path: "wirt", range: 1...86400) { wirt.rescanSeconds = Double(v) }
+            if let v = try int(w, "max_file_size", path: "wirt", range: 16...65536) { wirt.maxFileBytes = v }
+            if let v = try int(w, "max_files_per_pass", path: "wirt", range: 1...10000) { wirt.maxFilesPerPass = v }
+            if let v = try int(w, "max_vms_per_user", path: "wirt", range: 1...10000) { wirt.maxVMsPerUser = v }
+            if let v = try int(w, "log_max_size", path: "wirt", range: 1024...1_073_741_824) { wirt.logMaxBytes = v }
+            if let v = try int(w, "log_keep", path: "wirt", range: 0...100) { wirt.logKeep = v }
+            if let v = try int(w, "history_keep", path: "wirt", range: 0...100_000) { wirt.historyKeep = v }
+            if let v = try int(w, "max_memory", path: "wirt", range: 16...16_777_216) { wirt.maxMemoryMiB = v }
+            if let v = try int(w, "max_cpus", path: "wirt", range: 1...1024) { wirt.maxCpus = v }
+            config.wirt = wirt
+        }
         return config
     }
 }

@@ -6,6 +6,7 @@ struct Guesthouse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guesthouse",
         abstract: "Guests (VMs and containers) on many hypervisor hosts through libvirt.",
-        subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self],
+        subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self, SpoolCommand.self, WirtCLICommand.self,
+                      BenchWirtCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -3,9 +3,11 @@ import Foundation
 import GuesthouseConfig
 import GuesthouseLibvirt
 import GuesthouseServer
+import GuesthouseSpool
 import HummingbirdBcrypt
 import Libvirt
 import Logging
+import ServiceLifecycle
 
 /// `guesthouse serve [--config FILE]`: runs every configured part; without a config, the embedded demo.
 struct ServeCommand: AsyncParsableCommand {
@@ -41,7 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
             EmbeddedDemo.printWelcome(settings)
         }
         let app = buildApplication(config: settings, directory: directory, logger: logger)
-        try await app.runService()
+        if settings.wirt != nil, let config {
+            // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
+            let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)
+            guard getuid() == 0 else { throw ValidationError("[wirt] needs the server to run as root") }
+            let spool = WirtSpoolService(config: wirt, uri: uri, logger: logger)
+            let group = ServiceGroup(services: [app, spool], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+        } else {
+            try await app.runService()
+        }
     }
 }
 
