@@ -68,6 +68,7 @@ struct BenchCommand: AsyncParsableCommand {
         defer { server.terminate(); server.waitUntilExit() }
         let base = "http://127.0.0.1:\(port)"
         try await Self.waitForHealth(base)
+        let idleRSS = Self.rssMiB(pid: server.processIdentifier)
         let token = Data("bench:\(password)".utf8).base64EncodedString()
         let header = "x-simplestack-hypervisor-token: \(token)"
         let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
@@ -79,7 +80,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("http: /healthz", health))
         print(Self.row("http: guest info", info))
         print(Self.row("http: list \(guests) guests", list))
-        print(String(format: "server RSS after load: %.1f MiB (target < 50)", rss))
+        print(String(format: "server RSS after load: %.1f MiB (target < 50); before load %.1f MiB, "
+                     + "which includes the in-process test driver holding the %d guests", rss, idleRSS, guests))
         print("")
         print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
         print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
