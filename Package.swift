@@ -116,8 +116,7 @@ let package = Package(
                 "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            ],
-            resources: [.copy("Fixtures")]
+            ]
         ),
     ]
 )

@@ -34,13 +34,15 @@ struct TestServer {
         pool = ConnectionPool(executor: .shared, connectTimeout: connectTimeout)
     }
 
-    /// Runs `body` with a live HTTP client against this server.
-    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let directory = LibvirtDirectory(config: config, pool: pool, executor: .shared, operationTimeout: 60)
+    /// Runs `body` with a live HTTP client against this server. `.router` skips the socket and the
+    /// live client's fixed 20 s read timeout, for real hypervisors whose operations can take longer.
+    func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60,
+             _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let directory = LibvirtDirectory(config: config, pool: pool, executor: .shared, operationTimeout: operationTimeout)
         let authenticator = Authenticator(users: config.users)
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
         let app = Application(router: router)
-        try await app.test(.live, body)
+        try await app.test(setup, body)
     }
 }
 
