@@ -15,7 +15,8 @@ extension LibvirtHypervisor: GuestInterfaces {
     }
 
     public func interface(guestID: String, mac: String) async throws -> GuestNIC {
-        try await withConnection("interface info") { conn in
+        let mac = try Self.normalizedMAC(mac)
+        return try await withConnection("interface info") { conn in
             let domain = try Self.lookup(conn, id: guestID)
             return try Self.findNIC(mac, in: Self.nics(domain), guest: domain.name)
         }

@@ -28,7 +28,7 @@ extension LibvirtHypervisor: HostNetworks {
             }
             let forward: String
             if let parent = try? conn.network(name: spec.fromNetwork) {
-                let tree = try XMLTree.parse(parent.xml(inactive: true))
+                let tree = try XMLTree.parse(parent.xml())
                 guard let bridge = tree.child("bridge")?["name"] else {
                     throw GuesthouseError.invalid("network '\(spec.fromNetwork)' has no bridge to tag VLANs on")
                 }

@@ -20,7 +20,7 @@ import Testing
         try await SurfaceHarness.withTestDriver { c in
             let body = #"{"name": "vlan42", "description": "tenant", "from_network": "isolated", "vlan": 42, "other_config": {}}"#
             let created = try await c.post(base, body)
-            #expect(created.status == 201)
+            #expect(created.status == 201, "\(created.text)")
             #expect(created.location == base + "/vlan42")
             #expect(created.object["vlan"] as? Int == 42)
             #expect(created.object["bridge"] as? String == "ghtest0")
