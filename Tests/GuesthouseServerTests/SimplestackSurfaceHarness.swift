@@ -85,7 +85,8 @@ enum SurfaceHarness {
         config.families = families
         let executor = LibvirtExecutor.shared
         let pool = ConnectionPool(executor: executor)
-        let directory = LibvirtDirectory(config: config, pool: pool, executor: executor)
+        // qemu:///system defines take half a minute on a loaded host.
+        let directory = LibvirtDirectory(config: config, pool: pool, executor: executor, operationTimeout: 600)
         let (router, _) = buildRouter(config: config, directory: directory,
                                       authenticator: Authenticator(users: config.users))
         let app = Application(router: router)
