@@ -76,11 +76,11 @@ extension LibvirtHypervisor {
         if let name = update.name { try Validation.name(name) }
         if let memory = update.memoryMiB { try Validation.range(memory, 16...16_777_216, field: "memory") }
         if let cpus = update.cpus { try Validation.range(cpus, 1...1024, field: "cpus") }
-        if update.hddGiB != nil || update.paravirtualized != nil {
-            throw notImplemented("changing hdd or paravirtualized")
-        }
+        if let hdd = update.hddGiB { try Validation.range(hdd, 1...65536, field: "hdd") }
         return try await withConnection("guest update") { conn in
             let domain = try Self.lookup(conn, id: id)
+            if let hdd = update.hddGiB { try Self.resizeLastDisk(conn, domain, gib: hdd) }
+            if let paravirtualized = update.paravirtualized { try Self.setParavirtualized(conn, domain, paravirtualized) }
             if let memory = update.memoryMiB { try domain.setConfiguredMemory(kib: UInt64(memory) * 1024) }
             if let cpus = update.cpus { try domain.setConfiguredVcpus(cpus) }
             if let name = update.name, name != domain.name {

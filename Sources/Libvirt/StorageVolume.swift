@@ -63,3 +63,14 @@ public struct StorageVolumeInfo: Sendable, Equatable {
     public var capacity: UInt64
     public var allocation: UInt64
 }
+
+extension StorageVolume {
+    /// The bytes the volume takes on the host as a file (for a qcow2 file, its length): what a
+    /// download streams.
+    public func physicalSize() throws -> UInt64 {
+        var info = virStorageVolInfo()
+        try check("virStorageVolGetInfoFlags",
+                  virStorageVolGetInfoFlags(pointer, &info, UInt32(VIR_STORAGE_VOL_GET_PHYSICAL.rawValue)))
+        return info.allocation
+    }
+}

@@ -11,7 +11,7 @@ public final class XMLTree: Sendable {
     /// The element's own text (concatenated character data), untrimmed.
     public let text: String
 
-    init(name: String, attributes: [String: String], children: [XMLTree], text: String) {
+    public init(name: String, attributes: [String: String] = [:], children: [XMLTree] = [], text: String = "") {
         self.name = name
         self.attributes = attributes
         self.children = children

@@ -16,13 +16,14 @@ extension SimplestackRoutes {
                           tag: "simplestack", body: SimplestackRequests.guestSpecSchema,
                           success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502])) { request, context in
             let hv = try await hypervisor(request, context)
-            let body = try await request.body.collect(upTo: JSONObject.maxBody)
-            let data = Data(buffer: body)
-            if ArchiveSniffer.looksLikeArchive(data) {
-                throw GuesthouseError.notImplemented("importing an export archive is not supported yet")
+            let body = BodyPump(request.body)
+            let guest: Guest
+            if ArchiveSniffer.looksLikeArchive(Data(try await body.peek(262))) {
+                guest = try await importArchive(hv, storage: nil, body: body, context: context)
+            } else {
+                let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
+                guest = try await hv.createGuest(spec)
             }
-            let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(data))
-            let guest = try await hv.createGuest(spec)
             return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
                                      location: "\(base(context))/guests/\(guest.id)")
         }

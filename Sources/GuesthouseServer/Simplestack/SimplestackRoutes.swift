@@ -40,8 +40,30 @@ struct SimplestackRoutes: Sendable {
         return raw.removingPercentEncoding ?? raw
     }
 
+    /// The hypervisor a request names, as the capability `P`; one that lacks it answers 501 naming
+    /// the operation and the family.
+    func hypervisor<P>(_ request: Request, _ context: GuesthouseContext, as: P.Type, operation: String) async throws -> P {
+        let hv = try await hypervisor(request, context)
+        guard let capable = hv as? P else {
+            let family = context.parameters.get("hypervisor") ?? ""
+            throw GuesthouseError.notImplemented("\(operation) is not supported on the \(family) family")
+        }
+        return capable
+    }
+
+    /// The `{guest_id}` path parameter.
+    func guestID(_ context: GuesthouseContext) throws -> String { try parameter("guest_id", context) }
+
     func register(_ api: APIRoutes<GuesthouseContext>) {
         registerPool(api)
         registerGuests(api)
+        registerTags(api)
+        registerSnapshots(api)
+        registerDisks(api)
+        registerInterfaces(api)
+        registerNetworks(api)
+        registerMedia(api)
+        registerClone(api)
+        registerExport(api)
     }
 }

@@ -1,0 +1,187 @@
+import Foundation
+import GuesthouseCore
+import Libvirt
+
+extension LibvirtHypervisor: GuestDisks {
+    public func disks(guestID: String) async throws -> [GuestDiskInfo] {
+        try await withConnection("disk list") { conn in
+            try Self.diskInfos(conn, Self.lookup(conn, id: guestID))
+        }
+    }
+
+    public func disk(guestID: String, diskID: String) async throws -> GuestDiskInfo {
+        try await withConnection("disk info") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            return try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
+        }
+    }
+
+    public func createDisk(guestID: String, _ spec: DiskSpec) async throws -> GuestDiskInfo {
+        try Validation.range(spec.sizeGiB, 1...65536, field: "size")
+        let format = spec.format ?? "qcow2"
+        guard format == "qcow2" || format == "raw" else { throw GuesthouseError.invalid("\"format\" must be qcow2 or raw") }
+        if let pool = spec.pool { try Validation.name(pool, field: "pool") }
+        let qemuDriver = usesQemuDriver
+        return try await withConnection("disk create") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            let tree = try Self.inactiveTree(domain)
+            let disks = (tree.child("devices")?.children("disk") ?? [])
+            let dataDisks = disks.filter { ($0["device"] ?? "disk") == "disk" }
+            let pool: StoragePool
+            if let name = spec.pool {
+                pool = try Self.lookupPool(conn, id: name)
+            } else if let first = dataDisks.first, let volume = Self.volume(conn, for: first),
+                      let owner = try? conn.storagePool(name: volume.poolName()) {
+                pool = owner
+            } else {
+                pool = try Self.defaultPool(conn)
+            }
+            let guestName = domain.name
+            let existing = Set(((try? pool.volumes()) ?? []).map(\.name))
+            var n = dataDisks.count
+            var volumeName = "\(guestName)-disk\(n).\(format)"
+            while existing.contains(volumeName) {
+                n += 1
+                volumeName = "\(guestName)-disk\(n).\(format)"
+            }
+            let bus = dataDisks.first?.child("target")?["bus"] ?? "virtio"
+            let used = Set(disks.compactMap { $0.child("target")?["dev"] })
+            let target = Self.freeTarget(prefix: Self.targetPrefix(bus: bus), used: used)
+            let volume = try pool.createVolume(xml: VolumeXML.render(name: volumeName,
+                                                                     capacityBytes: UInt64(spec.sizeGiB) << 30,
+                                                                     format: format))
+            do {
+                let path = try volume.path()
+                let driver = qemuDriver ? "<driver name='qemu' type='\(format)'/>" : ""
+                let xml = "<disk type='file' device='disk'>\(driver)<source file='\(xmlEscape(path))'/>"
+                    + "<target dev='\(target)' bus='\(xmlEscape(bus))'/></disk>"
+                if try domain.isActive() {
+                    try domain.attachDevice(xml)
+                } else {
+                    let element = try XMLTree.parse(xml)
+                    try Self.redefine(conn, domain) { tree in Self.editDevices(tree) { $0 + [element] } }
+                }
+            } catch {
+                try? volume.delete()
+                throw error
+            }
+            let fresh = try Self.lookup(conn, id: domain.uuid)
+            return try Self.find(target, in: Self.diskInfos(conn, fresh), guest: guestName)
+        }
+    }
+
+    public func updateDisk(guestID: String, diskID: String, sizeGiB: Int?, name: String?) async throws -> GuestDiskInfo {
+        if let sizeGiB { try Validation.range(sizeGiB, 1...65536, field: "size") }
+        if let name { try Validation.name(name) }
+        return try await withConnection("disk update") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            let info = try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
+            if let sizeGiB { try Self.resize(conn, domain, target: info.id, bytes: UInt64(sizeGiB) << 30) }
+            if let name, name != info.name { try Self.renameVolume(conn, domain, target: info.id, to: name) }
+            return try Self.find(info.id, in: Self.diskInfos(conn, Self.lookup(conn, id: domain.uuid)), guest: domain.name)
+        }
+    }
+
+    public func deleteDisk(guestID: String, diskID: String) async throws {
+        try await withConnection("disk delete") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            let info = try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
+            let element = try Self.diskElement(domain, target: info.id)
+            let volume = Self.volume(conn, for: element)
+            if try domain.isActive() {
+                try domain.detachDevice(element.rendered())
+            } else {
+                try Self.redefine(conn, domain) { tree in
+                    Self.editDevices(tree) { $0.filter { !($0.name == "disk" && $0.child("target")?["dev"] == info.id) } }
+                }
+            }
+            try volume?.delete()
+        }
+    }
+
+    /// Grows the volume behind the disk `target` to `bytes`: through the running domain when it
+    /// runs, else on the volume. Shrinking is `invalidArguments`.
+    static func resize(_ conn: Connection, _ domain: Domain, target: String, bytes: UInt64) throws {
+        let element = try diskElement(domain, target: target)
+        guard let volume = volume(conn, for: element) else {
+            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be resized")
+        }
+        let capacity = try volume.info().capacity
+        if bytes < capacity {
+            throw GuesthouseError.invalid("disk \(target) is \(capacity >> 30) GiB; shrinking a disk is not supported")
+        }
+        guard bytes > capacity else { return }
+        if try domain.isActive() {
+            try domain.blockResize(target: target, bytes: bytes)
+        } else {
+            try volume.resize(to: bytes)
+        }
+    }
+
+    /// Renames the volume behind a disk of a stopped guest: copies it under the new name, points
+    /// the disk at the copy and deletes the original.
+    static func renameVolume(_ conn: Connection, _ domain: Domain, target: String, to name: String) throws {
+        if try domain.isActive() {
+            throw GuesthouseError.conflict("a disk of a running guest cannot be renamed; stop '\(domain.name)' first")
+        }
+        let element = try diskElement(domain, target: target)
+        guard let old = volume(conn, for: element) else {
+            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume")
+        }
+        let pool = try conn.storagePool(name: old.poolName())
+        if (try? pool.volume(name: name)) != nil {
+            throw GuesthouseError.conflict("storage '\(pool.name)' already has a volume named '\(name)'")
+        }
+        let format = (try? XMLTree.parse(old.xml()).path("target", "format")?["type"]) ?? nil
+        let copy = try pool.createVolume(xml: VolumeXML.render(name: name, capacityBytes: old.info().capacity,
+                                                               format: format ?? "raw"), from: old)
+        do {
+            let path = try copy.path()
+            try redefine(conn, domain) { tree in
+                editDevices(tree) { devices in
+                    devices.map { device in
+                        guard device.name == "disk", device.child("target")?["dev"] == target else { return device }
+                        return device.setting("type", "file")
+                            .replacingChild("source", with: XMLTree(name: "source", attributes: ["file": path]))
+                    }
+                }
+            }
+        } catch {
+            try? copy.delete()
+            throw error
+        }
+        try old.delete()
+    }
+
+    /// The `<disk>` element with this target in the domain's current XML.
+    static func diskElement(_ domain: Domain, target: String) throws -> XMLTree {
+        let tree = try XMLTree.parse(domain.xml())
+        guard let element = tree.child("devices")?.children("disk").first(where: { $0.child("target")?["dev"] == target })
+        else { throw GuesthouseError.notFound("guest '\(domain.name)' has no disk '\(target)'") }
+        return element
+    }
+
+    static func diskInfos(_ conn: Connection, _ domain: Domain) throws -> [GuestDiskInfo] {
+        let tree = try XMLTree.parse(domain.xml())
+        let disks = (tree.child("devices")?.children("disk") ?? []).filter { ($0["device"] ?? "disk") == "disk" }
+        return disks.enumerated().map { index, element in
+            let source = element.child("source")
+            let volume = volume(conn, for: element)
+            let path = (try? volume?.path()) ?? source?["file"] ?? source?["dev"]
+            let name = source?["volume"] ?? volume?.name ?? path.map { ($0 as NSString).lastPathComponent } ?? ""
+            return GuestDiskInfo(id: element.child("target")?["dev"] ?? "\(index)", name: name, number: index,
+                                 capacityBytes: try? volume?.info().capacity, path: path,
+                                 pool: source?["pool"] ?? (try? volume?.poolName()),
+                                 bus: element.child("target")?["bus"] ?? "", format: element.child("driver")?["type"])
+        }
+    }
+
+    /// The disk a path names: its target ("vda"), its volume name, or its number.
+    static func find(_ id: String, in disks: [GuestDiskInfo], guest: String) throws -> GuestDiskInfo {
+        if let disk = disks.first(where: { $0.id == id }) ?? disks.first(where: { $0.name == id })
+            ?? disks.first(where: { String($0.number) == id }) {
+            return disk
+        }
+        throw GuesthouseError.notFound("guest '\(guest)' has no disk '\(id)'")
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GuesthouseCore
+import Libvirt
+
+/// The CD-ROM drive: an ISO volume from any storage pool goes in, `nil` ejects it. A stopped guest
+/// without a drive gets one; a running guest changes media through libvirt's device update.
+extension LibvirtHypervisor: GuestMedia {
+    public func mediaDevice(guestID: String) async throws -> String? {
+        try await withConnection("media device info") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            return Self.mediaName(conn, Self.cdrom(in: try XMLTree.parse(domain.xml())))
+        }
+    }
+
+    public func setMediaDevice(guestID: String, name: String?) async throws -> String? {
+        if let name, name.isEmpty || name.contains("\0") { throw GuesthouseError.invalid("\"name\" must be an image name or null") }
+        return try await withConnection(name == nil ? "media eject" : "media mount") { conn in
+            let domain = try Self.lookup(conn, id: guestID)
+            let path = try name.map { try Self.imagePath(conn, name: $0) }
+            let source = path.map { XMLTree(name: "source", attributes: ["file": $0]) }
+            if try domain.isActive() {
+                guard let drive = Self.cdrom(in: try XMLTree.parse(domain.xml())) else {
+                    if path == nil { return nil }
+                    throw GuesthouseError.conflict("guest '\(domain.name)' has no CD-ROM drive; stop it to get one")
+                }
+                let changed = drive.setting("type", "file").replacingChild("source", with: source)
+                try domain.updateDevice(changed.rendered())
+            } else {
+                let tree = try Self.inactiveTree(domain)
+                if Self.cdrom(in: tree) == nil && path == nil { return nil }
+                let newDrive = Self.newCDROM(tree)
+                try Self.redefine(conn, domain) { tree in
+                    Self.editDevices(tree) { devices in
+                        var devices = devices
+                        if let index = devices.firstIndex(where: Self.isCDROM) {
+                            devices[index] = devices[index].setting("type", "file").replacingChild("source", with: source)
+                        } else {
+                            devices.append(newDrive.replacingChild("source", with: source))
+                        }
+                        return devices
+                    }
+                }
+            }
+            return Self.mediaName(conn, Self.cdrom(in: try XMLTree.parse(Self.lookup(conn, id: domain.uuid).xml())))
+        }
+    }
+
+    static func isCDROM(_ element: XMLTree) -> Bool { element.name == "disk" && element["device"] == "cdrom" }
+
+    static func cdrom(in tree: XMLTree) -> XMLTree? { tree.child("devices")?.children.first(where: isCDROM) }
+
+    /// A read-only CD-ROM drive on a bus the machine has: SATA on q35, IDE otherwise.
+    static func newCDROM(_ tree: XMLTree) -> XMLTree {
+        let machine = tree.child("os")?.child("type")?["machine"] ?? ""
+        let bus = machine.contains("q35") ? "sata" : "ide"
+        let used = Set(tree.child("devices")?.children("disk").compactMap { $0.child("target")?["dev"] } ?? [])
+        let target = freeTarget(prefix: targetPrefix(bus: bus), used: used.union(bus == "ide" ? ["hda", "hdb"] : []))
+        return XMLTree(name: "disk", attributes: ["type": "file", "device": "cdrom"], children: [
+            XMLTree(name: "target", attributes: ["dev": target, "bus": bus]),
+            XMLTree(name: "readonly"),
+        ])
+    }
+
+    /// The volume name (or file name) of the mounted image, nil when the drive is empty.
+    static func mediaName(_ conn: Connection, _ drive: XMLTree?) -> String? {
+        guard let source = drive?.child("source") else { return nil }
+        if let volume = source["volume"] { return volume }
+        guard let path = source["file"] ?? source["dev"] else { return nil }
+        return (try? conn.storageVolume(path: path).name) ?? (path as NSString).lastPathComponent
+    }
+
+    /// The path of the image volume `name` (a volume name in any pool, or a volume's path).
+    static func imagePath(_ conn: Connection, name: String) throws -> String {
+        if name.hasPrefix("/"), let volume = try? conn.storageVolume(path: name) { return try volume.path() }
+        for pool in try conn.allStoragePools() where (try? pool.info().running) == true {
+            if let volume = try? pool.volume(name: name) { return try volume.path() }
+        }
+        throw GuesthouseError.notFound("no storage pool holds an image named '\(name)'")
+    }
+}

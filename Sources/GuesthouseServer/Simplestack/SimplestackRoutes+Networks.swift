@@ -1,0 +1,83 @@
+import Foundation
+import GuesthouseCore
+import Hummingbird
+
+extension SimplestackRoutes {
+    func registerNetworks(_ api: APIRoutes<GuesthouseContext>) {
+        let p = Self.prefix + "/networks"
+        let errors = [403, 404, 501, 502]
+        api.add(Operation(.get, p, id: "networkList", summary: "The host's networks", tag: "simplestack",
+                          success: (200, .array(.ref("Network"))), errors: errors)) { request, context in
+            let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
+            return JSONResponse.make(try await hv.networks().map(SimplestackNetwork.init))
+        }
+        api.add(Operation(.get, p + "/{network_id}", id: "networkInfo", summary: "One network (by name)",
+                          tag: "simplestack", success: (200, .ref("Network")), errors: errors)) { request, context in
+            let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
+            return JSONResponse.make(SimplestackNetwork(try await hv.network(name: try parameter("network_id", context))))
+        }
+        api.add(Operation(.post, p, id: "networkCreate",
+                          summary: "Define a VLAN-tagged network on a parent network's bridge or a host interface (not started)",
+                          tag: "simplestack",
+                          body: .object(["name": .string(), "description": .string(),
+                                         "from_network": .string(description: "a network, bridge or host interface"),
+                                         "vlan": .integer(description: "1-4094"),
+                                         "other_config": .object([:])], required: ["name", "from_network", "vlan"]),
+                          success: (201, .ref("Network")), errors: [400, 409] + errors)) { request, context in
+            let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
+            let spec = try SimplestackRequests.vlanNetwork(try await JSONObject.read(request))
+            let network = try await hv.createVLANNetwork(spec)
+            return JSONResponse.make(SimplestackNetwork(network), status: .created,
+                                     location: "\(base(context))/networks/\(Self.pathEscape(network.name))")
+        }
+    }
+}
+
+extension SimplestackRequests {
+    static func vlanNetwork(_ o: JSONObject) throws -> VLANNetworkSpec {
+        var other: [String: String] = [:]
+        switch o.fields["other_config"] {
+        case nil, .null?: break
+        case .object(let fields)?:
+            for (key, value) in fields {
+                switch value {
+                case .string(let s): other[key] = s
+                case .number(let n): other[key] = String(n)
+                case .bool(let b): other[key] = String(b)
+                default: throw GuesthouseError.invalid("\"other_config\" values must be strings")
+                }
+            }
+        default: throw GuesthouseError.invalid("\"other_config\" must be an object")
+        }
+        return VLANNetworkSpec(name: try o.string("name", required: true)!, description: try o.string("description"),
+                               fromNetwork: try o.string("from_network", required: true)!,
+                               vlan: try o.int("vlan", required: true)!, otherConfig: other)
+    }
+}
+
+/// `{id, name, uuid, bridge, forward_mode, vlan, active, description}`; `id` is the name.
+struct SimplestackNetwork: Encodable {
+    var network: HostNetwork
+
+    init(_ network: HostNetwork) { self.network = network }
+
+    enum Keys: String, CodingKey { case id, name, uuid, bridge, forward_mode, vlan, active, description }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(network.name, forKey: .id)
+        try c.encode(network.name, forKey: .name)
+        try c.encode(network.uuid, forKey: .uuid)
+        try c.encode(network.bridge, forKey: .bridge)
+        try c.encode(network.forwardMode, forKey: .forward_mode)
+        try c.encode(network.vlan, forKey: .vlan)
+        try c.encode(network.active, forKey: .active)
+        try c.encode(network.description, forKey: .description)
+    }
+
+    static let schema = Schema.object([
+        "id": .string(description: "the network's name"), "name": .string(), "uuid": .string(),
+        "bridge": .nullable(.string()), "forward_mode": .nullable(.string()), "vlan": .nullable(.integer()),
+        "active": .boolean(), "description": .nullable(.string()),
+    ], required: ["id", "name", "uuid"])
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Libvirt
+
+/// A scratch storage pool on qemu:///system under /var/lib/guesthouse-tests; every guest a test
+/// names with `prefix` and every volume of the pool are removed afterwards, even on failure.
+struct QemuScratch: Sendable {
+    let prefix: String
+    var pool: String { prefix }
+
+    static func with(_ body: @escaping @Sendable (QemuScratch, SurfaceClient) async throws -> Void) async throws {
+        let scratch = QemuScratch(prefix: "ghtest-" + UUID().uuidString.prefix(8).lowercased())
+        let conn = try Connection(uri: "qemu:///system")
+        let xml = "<pool type='dir'><name>\(scratch.pool)</name><target><path>/var/lib/guesthouse-tests/\(scratch.pool)</path></target></pool>"
+        _ = try conn.defineStoragePool(xml: xml, build: true)
+        do {
+            try await SurfaceHarness.withQemu { client in try await body(scratch, client) }
+        } catch {
+            scratch.cleanUp(conn)
+            throw error
+        }
+        scratch.cleanUp(conn)
+    }
+
+    /// Makes a raw volume (an "ISO") in the scratch pool.
+    func makeVolume(name: String, bytes: UInt64) throws {
+        let conn = try Connection(uri: "qemu:///system")
+        _ = try conn.storagePool(name: pool).createVolume(xml: """
+            <volume><name>\(name)</name><capacity unit='bytes'>\(bytes)</capacity><target><format type='raw'/></target></volume>
+            """)
+    }
+
+    /// The names of the scratch pool's volumes.
+    func volumes() throws -> [String] {
+        let conn = try Connection(uri: "qemu:///system")
+        let p = try conn.storagePool(name: pool)
+        try p.refresh()
+        return try p.volumes().map(\.name).sorted()
+    }
+
+    func cleanUp(_ conn: Connection) {
+        for domain in (try? conn.allDomains()) ?? [] where domain.name.hasPrefix(prefix) {
+            if (try? domain.isActive()) == true { try? domain.destroy() }
+            try? domain.undefine()
+        }
+        if let p = try? conn.storagePool(name: pool) {
+            for volume in (try? p.volumes()) ?? [] { try? volume.delete() }
+            try? p.destroyAndUndefine()
+        }
+        try? FileManager.default.removeItem(atPath: "/var/lib/guesthouse-tests/\(pool)")
+    }
+}
