@@ -16,7 +16,7 @@ public final class ConnectionPool: Sendable {
     private let executor: LibvirtExecutor
     private let connectTimeout: Double
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var open: [Key: Connection] = [:]
@@ -88,16 +88,4 @@ public final class ConnectionPool: Sendable {
 
     /// How many connections are open, for tests and metrics.
     public var openCount: Int { state.withLock { $0.open.count } }
-}
-
-/// A small lock-protected box (Swift's `Synchronization.Mutex` needs macOS 15; this works everywhere).
-final class Mutex<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
 }
