@@ -6,8 +6,8 @@ import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
 /// - Returns: the router and the document it serves (the same route table made both).
-public func buildRouter(config: Config, directory: any HypervisorDirectory,
-                        authenticator: Authenticator) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
+                        machines: (any MachineProviders)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
     router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all)
@@ -19,6 +19,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory,
     api.add(health) { _, _ in HealthResponse.ok }
 
     SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
+    VmangoRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(api)
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))
@@ -39,9 +40,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory,
 
 /// Builds the whole application for `config`.
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
-                             authenticator: Authenticator? = nil) -> some ApplicationProtocol {
+                             authenticator: Authenticator? = nil,
+                             machines: (any MachineProviders)? = nil) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
-    let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
+    let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
+                                  machines: machines)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
@@ -70,5 +73,7 @@ enum APISchemas {
         "Error": .object(["error": .string(enumeration: GuesthouseError.Kind.allCases.map(\.rawValue)),
                           "message": .string()], required: ["error", "message"]),
         "VmangoError": .object(["Error": .string()], required: ["Error"]),
+        "Machine": VmangoSchemas.machine,
+        "Image": VmangoSchemas.image,
     ]
 }

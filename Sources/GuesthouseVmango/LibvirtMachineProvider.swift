@@ -117,7 +117,7 @@ public struct LibvirtMachineProvider: Sendable {
             for interface in definition.interfaces {
                 guard let networkName = interface.network, let network = try? conn.network(name: networkName) else { continue }
                 try KeyedLock.networks.withLock(hypervisor.uri + "|" + networkName) {
-                    let plan = try? DHCPPlan(networkXML: network.xml(inactive: true), network: networkName)
+                    let plan = try? DHCPPlan(networkXML: Self.definition(of: network), network: networkName)
                     if let host = plan?.host(mac: interface.mac) {
                         try network.update(command: .delete, section: .ipDHCPHost, xml: host.xml)
                     }
@@ -168,5 +168,13 @@ enum ConfigDriveNaming {
         guard disk.device == "cdrom" else { return false }
         let name = disk.volume ?? disk.source.map { ($0 as NSString).lastPathComponent } ?? ""
         return name.hasSuffix("_config.iso")
+    }
+}
+
+extension LibvirtMachineProvider {
+    /// A network's persistent definition; the live one where the driver (test) keeps no other.
+    static func definition(of network: Network) throws -> String {
+        if let xml = try? network.xml(inactive: true) { return xml }
+        return try network.xml()
     }
 }

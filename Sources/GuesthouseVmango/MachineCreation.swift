@@ -130,7 +130,7 @@ extension LibvirtMachineProvider {
             for _ in 0..<8 {
                 let plan: DHCPPlan
                 do {
-                    plan = try DHCPPlan(networkXML: net.xml(inactive: true), network: network)
+                    plan = try DHCPPlan(networkXML: Self.definition(of: net), network: network)
                 } catch {
                     logger.warning("no fixed address", metadata: ["network": "\(network)", "reason": "\(error)"])
                     return nil
