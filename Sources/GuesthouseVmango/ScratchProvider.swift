@@ -54,8 +54,9 @@ public struct ScratchProvider: Sendable {
         return config
     }
 
-    /// Puts an image into the image pool: a copy of `file`, or (nil) a sparse raw volume of `bytes`.
-    public func addImage(name: String, copying file: String? = nil, bytes: UInt64 = 0) throws {
+    /// Puts an image into the image pool: a copy of `file`, or (nil) a raw volume of `bytes`,
+    /// sparse unless `allocated`.
+    public func addImage(name: String, copying file: String? = nil, bytes: UInt64 = 0, allocated: Bool = false) throws {
         let conn = try Connection(uri: uri)
         let pool = try conn.storagePool(name: imagePool)
         if let file {
@@ -64,7 +65,7 @@ public struct ScratchProvider: Sendable {
         } else {
             _ = try pool.createVolume(xml: """
                 <volume><name>\(xmlEscape(name))</name><capacity unit='bytes'>\(bytes)</capacity>\
-                <allocation>0</allocation><target><format type='raw'/></target></volume>
+                <allocation unit='bytes'>\(allocated ? bytes : 0)</allocation><target><format type='raw'/></target></volume>
                 """)
         }
     }
