@@ -20,6 +20,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 
     SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
     VmangoRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(api)
+    WebRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(router)
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))

@@ -102,6 +102,10 @@ enum EmbeddedDemo {
         test.localURI = uri
         config.families["test"] = test
         config.plans["small"] = PlanConfig(name: "small", memoryMiB: 512, cpus: 1, diskSizeGiB: 5)
+        config.plans["medium"] = PlanConfig(name: "medium", memoryMiB: 2048, cpus: 2, diskSizeGiB: 20)
+        config.sshKeys["demo"] = SSHKeyConfig(name: "demo", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo@guesthouse")
+        // A fresh secret per run: demo sessions end with the process.
+        config.server.sessionSecret = UUID().uuidString + UUID().uuidString
         config.users["admin"] = UserConfig(name: "admin", passwordHash: Bcrypt.hash(password, cost: 10))
         return config
     }
@@ -114,6 +118,7 @@ enum EmbeddedDemo {
         Guesthouse is running on its embedded demo (libvirt's test driver, nothing real is touched).
           Log in as:  admin / \(password)
           Try:        curl -H 'x-simplestack-hypervisor-token: \(token)' \(base)/test/localhost/guests
+          Web UI:     \(base)/  (machines created there live in the test driver's memory)
           API:        \(base)/openapi.json
 
         """.utf8))

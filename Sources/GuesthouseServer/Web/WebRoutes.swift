@@ -1,0 +1,282 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import Hummingbird
+
+/// vmango's web UI: login/logout, provider status, machines (list, create, detail with start, stop,
+/// reboot and delete) and images. Sessions are signed cookies; every form carries the session's
+/// CSRF token (the login form a double-submit one), and state changes are POSTs only.
+/// Pages are HTML; problems show inside the page, never a stack trace.
+struct WebRoutes: Sendable {
+    let providers: any MachineProviders
+    let config: Config
+    let authenticator: Authenticator
+    /// nil when `[server] session_secret` is not set: the web UI is then off (JSON APIs still work).
+    let codec: SessionCodec?
+
+    init(providers: any MachineProviders, config: Config, authenticator: Authenticator) {
+        self.providers = providers
+        self.config = config
+        self.authenticator = authenticator
+        self.codec = config.server.sessionSecret.map(SessionCodec.init)
+    }
+
+    func register(_ router: Router<GuesthouseContext>) {
+        router.get("/login/") { request, _ in try loginPage(request, error: nil) }
+        router.post("/login/") { request, _ in try await login(request) }
+        router.post("/logout/") { request, _ in try await page(request, post: true) { _, _ in logout() } }
+        router.get("/") { request, _ in try await page(request) { s, _ in try await status(s) } }
+        router.get("/machines/") { request, _ in try await page(request) { s, _ in try await machineList(s) } }
+        router.get("/machines/add/") { request, _ in try await page(request) { s, _ in try await addForm(s, fields: nil, error: nil) } }
+        router.post("/machines/add/") { request, _ in try await page(request, post: true) { s, f in try await add(s, f) } }
+        router.get("/machines/:provider/:id/") { request, context in
+            try await page(request) { s, _ in
+                try await machinePage(s, provider: try context.parameters.require("provider"),
+                                      id: try context.parameters.require("id"))
+            }
+        }
+        router.post("/machines/:provider/:id/:action/") { request, context in
+            try await page(request, post: true) { s, _ in
+                try await act(s, provider: try context.parameters.require("provider"),
+                              id: try context.parameters.require("id"), action: try context.parameters.require("action"))
+            }
+        }
+        router.get("/images/") { request, _ in try await page(request) { s, _ in try await imageList(s) } }
+    }
+
+    // MARK: - Sessions
+
+    private func session(_ request: Request) -> WebSession? {
+        guard let codec, let cookie = request.cookies[WebSession.cookieName] else { return nil }
+        return codec.decode(cookie.value)
+    }
+
+    /// Runs a page handler for a logged-in user (else redirects to the login page); for POSTs, reads
+    /// the form and checks its CSRF token first.
+    private func page(_ request: Request, post: Bool = false,
+                      _ body: (WebSession, FormFields) async throws -> Response) async throws -> Response {
+        guard codec != nil else { return disabled() }
+        guard let session = session(request) else {
+            if post { return html(WebPage(title: "Session expired", body: "<p><a href=\"/login/\">Log in again</a></p>"), status: .forbidden) }
+            let next = request.uri.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/"
+            return redirect("/login/?next=\(next)")
+        }
+        var fields = FormFields()
+        if post {
+            fields = try await FormFields.read(request)
+            guard constantTimeEqual(fields.first("csrf") ?? "", session.csrf) else {
+                return html(WebPage(title: "Forbidden", error: "The form's CSRF token is missing or wrong; reload the page and try again.",
+                                    session: session), status: .forbidden)
+            }
+        }
+        do {
+            return try await body(session, fields)
+        } catch let error as GuesthouseError {
+            return html(WebPage(title: "Error", error: error.message, session: session),
+                        status: .init(code: error.httpStatus))
+        }
+    }
+
+    private func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
+        guard codec != nil else { return disabled() }
+        let token = WebSession.randomToken()
+        let next = request.uri.queryParameters.get("next") ?? "/"
+        var response = html(WebPage(title: "Log in", error: error,
+                                    body: WebTemplates.render("login", ["loginToken": token, "next": safeNext(next)])),
+                            status: status)
+        response.setCookie(Cookie(name: WebSession.loginCookieName, value: token, maxAge: 3600, path: "/login/",
+                                  httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    private func login(_ request: Request) async throws -> Response {
+        guard let codec else { return disabled() }
+        let fields = try await FormFields.read(request)
+        guard let cookie = request.cookies[WebSession.loginCookieName],
+              constantTimeEqual(fields.first("csrf") ?? "", cookie.value) else {
+            return try loginPage(request, error: "The login form expired; please try again.", status: .forbidden)
+        }
+        let credentials = Credentials(username: fields.first("Username") ?? "", password: fields.first("Password") ?? "")
+        guard !credentials.username.isEmpty, try await authenticator.verify(credentials) else {
+            return try loginPage(request, error: "Authentication failed", status: .unauthorized)
+        }
+        var response = redirect(safeNext(fields.first("next") ?? "/"))
+        response.setCookie(Cookie(name: WebSession.cookieName, value: codec.encode(WebSession(user: credentials.username)),
+                                  maxAge: Int(WebSession.lifetime), path: "/", httpOnly: true, sameSite: .lax))
+        return response
+    }
+
+    private func logout() -> Response {
+        var response = redirect("/login/")
+        response.setCookie(Cookie(name: WebSession.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax))
+        return response
+    }
+
+    /// Only local paths: a login link cannot send the user elsewhere.
+    private func safeNext(_ next: String) -> String {
+        next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : "/"
+    }
+
+    // MARK: - Pages
+
+    private func status(_ session: WebSession) async throws -> Response {
+        var rows: [[String: Any]] = []
+        for name in providers.providerNames {
+            do {
+                let s = try await providers.status(provider: name)
+                rows.append(["name": name, "machines": s.machines, "running": s.runningMachines,
+                             "memoryUsed": Self.bytes(s.memoryUsed), "memoryTotal": Self.bytes(s.memoryTotal),
+                             "storageUsed": Self.bytes(s.storageUsed), "storageTotal": Self.bytes(s.storageTotal)])
+            } catch {
+                rows.append(["name": name, "error": Self.message(error)])
+            }
+        }
+        return html(WebPage(title: "Providers", body: WebTemplates.render("status", ["providers": rows]), session: session))
+    }
+
+    private func machineList(_ session: WebSession) async throws -> Response {
+        var rows: [[String: Any]] = []
+        for name in providers.providerNames {
+            do {
+                let machines = try await providers.machines(provider: name).map { machine -> [String: Any] in
+                    var row = Self.dictionary(machine)
+                    row["provider"] = name
+                    row["memory"] = Self.bytes(machine.memory)
+                    return row
+                }
+                rows.append(["name": name, "machines": machines])
+            } catch {
+                rows.append(["name": name, "machines": [[String: Any]](), "error": Self.message(error)])
+            }
+        }
+        return html(WebPage(title: "Machines", body: WebTemplates.render("machines", ["providers": rows]), session: session))
+    }
+
+    private func machinePage(_ session: WebSession, provider: String, id: String) async throws -> Response {
+        let machine = try await providers.machine(provider: provider, id: id)
+        let actions: [[String: Any]] = (machine.state == "running"
+            ? [("stop", "Stop"), ("reboot", "Reboot")] : [("start", "Start")]) .map { ["name": $0.0, "label": $0.1] }
+            + [["name": "delete", "label": "Delete"]]
+        let disk = machine.rootDisk.map { "\(Self.bytes($0.size)) \($0.type) (\($0.driver))" } ?? ""
+        return html(WebPage(title: "Machine \(machine.name)", body: WebTemplates.render("machine", [
+            "provider": provider, "machine": Self.dictionary(machine), "memory": Self.bytes(machine.memory),
+            "disk": disk, "userdata": machine.userdata, "actions": actions, "csrf": session.csrf,
+        ]), session: session))
+    }
+
+    private func act(_ session: WebSession, provider: String, id: String, action: String) async throws -> Response {
+        if action == "delete" {
+            try await providers.delete(provider: provider, id: id)
+            return redirect("/machines/")
+        }
+        guard let machineAction = MachineAction(rawValue: action) else {
+            throw GuesthouseError.notFound("no action \(action)")
+        }
+        try await providers.perform(machineAction, provider: provider, id: id)
+        return redirect("/machines/\(provider)/\(id)/")
+    }
+
+    private func addForm(_ session: WebSession, fields: FormFields?, error: String?) async throws -> Response {
+        var images: [[String: Any]] = []
+        for name in providers.providerNames {
+            for image in (try? await providers.images(provider: name)) ?? [] {
+                var row = Self.dictionary(image)
+                row["provider"] = name
+                images.append(row)
+            }
+        }
+        let plans = config.plans.values.sorted { $0.name < $1.name }.map {
+            ["name": $0.name, "memory": $0.memoryMiB, "cpus": $0.cpus, "disk": $0.diskSizeGiB] as [String: Any]
+        }
+        let keys = config.sshKeys.keys.sorted().map { ["name": $0] }
+        return html(WebPage(title: "New machine", error: error, body: WebTemplates.render("add", [
+            "csrf": session.csrf, "providers": providers.providerNames, "plans": plans, "images": images, "keys": keys,
+            "form": ["Name": fields?.first("Name") ?? "", "Userdata": fields?.first("Userdata") ?? ""],
+        ]), session: session), status: error == nil ? .ok : .badRequest)
+    }
+
+    private func add(_ session: WebSession, _ fields: FormFields) async throws -> Response {
+        do {
+            let (provider, request) = try MachineForm.request(fields, config: config, creator: session.user,
+                                                              providers: providers.providerNames)
+            let machine = try await providers.create(provider: provider, request)
+            return redirect("/machines/\(provider)/\(machine.id)/")
+        } catch let error as GuesthouseError {
+            return try await addForm(session, fields: fields, error: error.message)
+        }
+    }
+
+    private func imageList(_ session: WebSession) async throws -> Response {
+        var rows: [[String: Any]] = []
+        for name in providers.providerNames {
+            do {
+                let images = try await providers.images(provider: name).map { image -> [String: Any] in
+                    var row = Self.dictionary(image)
+                    row["format"] = image.format.name
+                    row["size"] = Self.bytes(image.size)
+                    return row
+                }
+                rows.append(["name": name, "images": images])
+            } catch {
+                rows.append(["name": name, "images": [[String: Any]](), "error": Self.message(error)])
+            }
+        }
+        return html(WebPage(title: "Images", body: WebTemplates.render("images", ["providers": rows]), session: session))
+    }
+
+    // MARK: - Helpers
+
+    private func disabled() -> Response {
+        html(WebPage(title: "Web UI disabled",
+                     error: "Set [server] session_secret in the configuration to use the web UI; the JSON APIs work without it."),
+             status: .notFound)
+    }
+
+    private func html(_ page: WebPage, status: HTTPResponse.Status = .ok) -> Response {
+        var context: [String: Any] = ["title": page.title, "body": page.body]
+        if let error = page.error { context["error"] = error }
+        if let session = page.session {
+            context["user"] = session.user
+            context["csrf"] = session.csrf
+        }
+        let text = WebTemplates.render("layout", context)
+        return Response(status: status, headers: [
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            .init("X-Frame-Options")!: "DENY", .init("Content-Security-Policy")!: "default-src 'self'; style-src 'unsafe-inline'",
+        ], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    static func message(_ error: any Error) -> String {
+        (error as? GuesthouseError)?.message ?? "unavailable"
+    }
+
+    /// A value's JSON form as a dictionary (the API's field names), for templates.
+    static func dictionary(_ value: some Encodable) -> [String: Any] {
+        guard let data = try? JSONResponse.encoder.encode(value),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object
+    }
+
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}
+
+/// What the layout wraps.
+struct WebPage {
+    var title: String
+    var error: String?
+    var body: String = ""
+    var session: WebSession?
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GuesthouseConfig
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The web UI over the test driver: session login with CSRF protection, pages, actions.
+@Suite struct WebUITests {
+    static func server() throws -> TestServer {
+        try TestServer.vmango { $0.server.sessionSecret = "test-secret-\(UUID().uuidString)" }
+    }
+
+    struct Page {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var text: String
+        /// `name=value` of every Set-Cookie.
+        var cookies: [String: String] {
+            Dictionary(headers[values: .setCookie].compactMap { line -> (String, String)? in
+                let pair = line.split(separator: ";").first ?? ""
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+            }, uniquingKeysWith: { _, b in b })
+        }
+        /// The value of the first hidden `csrf` field.
+        var csrf: String? {
+            guard let range = text.range(of: "name=\"csrf\" value=\"") else { return nil }
+            return String(text[range.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    static func request(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String,
+                        cookies: [String: String] = [:], form: [String: String]? = nil) async throws -> Page {
+        var headers: HTTPFields = [:]
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        var body: ByteBuffer?
+        if let form {
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let allowed = CharacterSet.alphanumerics
+            body = ByteBuffer(string: form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+                .joined(separator: "&"))
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Page(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+
+    /// Logs in and returns the session cookie and its CSRF token.
+    static func logIn(_ client: any TestClientProtocol) async throws -> (cookies: [String: String], csrf: String) {
+        let form = try await request(client, .get, "/login/")
+        let token = try #require(form.csrf)
+        let loginCookie = try #require(form.cookies["guesthouse_login"])
+        #expect(loginCookie == token)
+        let done = try await request(client, .post, "/login/", cookies: ["guesthouse_login": loginCookie],
+                                     form: ["csrf": token, "Username": "admin", "Password": TestServer.password, "next": "/machines/"])
+        #expect(done.status == .seeOther)
+        #expect(done.headers[.location] == "/machines/")
+        let session = try #require(done.cookies["guesthouse_session"])
+        let home = try await request(client, .get, "/", cookies: ["guesthouse_session": session])
+        return (["guesthouse_session": session], try #require(home.csrf))
+    }
+
+    @Test func pagesNeedALoginAndTheLoginFormNeedsItsToken() async throws {
+        try await Self.server().run { client in
+            let home = try await Self.request(client, .get, "/machines/")
+            #expect(home.status == .seeOther)
+            #expect(home.headers[.location] == "/login/?next=/machines/")
+            let form = try await Self.request(client, .get, "/login/")
+            #expect(form.status == .ok)
+            #expect(form.headers[.contentType]?.hasPrefix("text/html") == true)
+            let token = try #require(form.csrf)
+            // No login cookie: a forged cross-site login is refused.
+            let forged = try await Self.request(client, .post, "/login/",
+                                                form: ["csrf": token, "Username": "admin", "Password": TestServer.password])
+            #expect(forged.status == .forbidden)
+            #expect(forged.cookies["guesthouse_session"] == nil)
+            let wrong = try await Self.request(client, .post, "/login/", cookies: ["guesthouse_login": token],
+                                               form: ["csrf": token, "Username": "admin", "Password": "nope"])
+            #expect(wrong.status == .unauthorized)
+            #expect(wrong.text.contains("Authentication failed"))
+            #expect(wrong.cookies["guesthouse_session"] == nil)
+            // An open redirect through `next` is not possible.
+            let offsite = try await Self.request(client, .post, "/login/", cookies: ["guesthouse_login": token],
+                                                 form: ["csrf": token, "Username": "admin", "Password": TestServer.password,
+                                                        "next": "//evil.example/"])
+            #expect(offsite.headers[.location] == "/")
+        }
+    }
+
+    @Test func aTamperedSessionIsNoSession() async throws {
+        try await Self.server().run { client in
+            let (cookies, _) = try await Self.logIn(client)
+            let value = cookies["guesthouse_session"]!
+            let payload = String(value.split(separator: ".")[0])
+            let forgedPayload = Data(#"{"user":"root","csrf":"x","expires":9999999999}"#.utf8).base64EncodedString()
+                .replacingOccurrences(of: "=", with: "")
+            #expect(payload != forgedPayload)
+            let forged = forgedPayload + "." + value.split(separator: ".")[1]
+            let r = try await Self.request(client, .get, "/machines/", cookies: ["guesthouse_session": forged])
+            #expect(r.status == .seeOther)
+        }
+    }
+
+    @Test func machinesAreListedCreatedShownStoppedAndDeleted() async throws {
+        let server = try Self.server()
+        try await server.run { client in
+            let (cookies, csrf) = try await Self.logIn(client)
+            let list = try await Self.request(client, .get, "/machines/", cookies: cookies)
+            #expect(list.status == .ok)
+            #expect(list.text.contains(">web-1</a>"))
+            #expect(list.text.contains("Log out admin"))
+            let status = try await Self.request(client, .get, "/", cookies: cookies)
+            #expect(status.text.replacingOccurrences(of: "\n", with: "").contains("<td>LOCAL1</td><td>3</td><td>2</td>"))
+            let images = try await Self.request(client, .get, "/images/", cookies: cookies)
+            #expect(images.text.contains("Debian-12_amd64_qcow2.img"))
+            let addForm = try await Self.request(client, .get, "/machines/add/", cookies: cookies)
+            #expect(addForm.text.contains("value=\"small\""))
+            #expect(addForm.text.contains("value=\"test\""))
+
+            let fields = ["Name": "webvm", "Plan": "small", "Image": "Debian-12_amd64_qcow2.img", "Provider": "LOCAL1",
+                          "SSHKey": "test", "Userdata": "<script>alert(1)</script>"]
+            // Without the session's CSRF token nothing happens.
+            let noToken = try await Self.request(client, .post, "/machines/add/", cookies: cookies, form: fields)
+            #expect(noToken.status == .forbidden)
+            #expect((try? await server.connection().domain(name: "webvm")) == nil)
+
+            var withToken = fields
+            withToken["csrf"] = csrf
+            let created = try await Self.request(client, .post, "/machines/add/", cookies: cookies, form: withToken)
+            #expect(created.status == .seeOther, "\(created.text)")
+            let location = try #require(created.headers[.location])
+            #expect(location.hasPrefix("/machines/LOCAL1/"))
+            let detail = try await Self.request(client, .get, location, cookies: cookies)
+            #expect(detail.text.contains("Machine webvm"))
+            #expect(detail.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(!detail.text.contains("<script>"))
+            #expect(detail.text.contains(TestServer.sshKeyTest))
+
+            let stopped = try await Self.request(client, .post, location + "stop/", cookies: cookies, form: ["csrf": csrf])
+            #expect(stopped.status == .seeOther)
+            let after = try await Self.request(client, .get, location, cookies: cookies)
+            #expect(after.text.contains("class=\"state-stopped\">stopped"))
+
+            let badForm = try await Self.request(client, .post, "/machines/add/", cookies: cookies,
+                                                 form: ["csrf": csrf, "Name": "x2", "Plan": "nope", "Image": "i", "Provider": "LOCAL1"])
+            #expect(badForm.status == .badRequest)
+            #expect(badForm.text.contains("plan &quot;nope&quot; not found"))
+
+            let deleted = try await Self.request(client, .post, location + "delete/", cookies: cookies, form: ["csrf": csrf])
+            #expect(deleted.status == .seeOther)
+            #expect((try? await server.connection().domain(name: "webvm")) == nil)
+
+            let out = try await Self.request(client, .post, "/logout/", cookies: cookies, form: ["csrf": csrf])
+            #expect(out.status == .seeOther)
+            #expect(out.cookies["guesthouse_session"] == "")
+        }
+    }
+
+    @Test func withoutASessionSecretTheWebUIIsOff() async throws {
+        try await TestServer.vmango().run { client in
+            let r = try await Self.request(client, .get, "/login/")
+            #expect(r.status == .notFound)
+            #expect(r.text.contains("session_secret"))
+        }
+    }
+}
