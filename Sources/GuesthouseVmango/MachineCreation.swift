@@ -96,8 +96,11 @@ extension LibvirtMachineProvider {
                                   context: inout [String: Any]) throws -> StorageVolume {
         let poolType = (try? XMLTree.parse(pool.xml())["type"]) ?? ""
         let imageInfo = try image.info()
+        // A root disk is never smaller than its image, whatever the plan says.
+        let wanted = max(request.plan.diskBytes, imageInfo.capacity)
         var plan = context["Plan"] as? [String: Any] ?? [:]
-        plan["DiskSize"] = max(request.plan.diskBytes, imageInfo.capacity)
+        plan["DiskSize"] = wanted
+        plan["DiskSizeGigabytes"] = (wanted + (1 << 30) - 1) >> 30
         context["Plan"] = plan
         let layered = templates.builtInVolume && ["dir", "fs", "netfs"].contains(poolType)
         var rootVolume = context["RootVolume"] as? [String: Any] ?? [:]
@@ -112,7 +115,7 @@ extension LibvirtMachineProvider {
         }
         let volume = try pool.createVolume(xml: xml, from: image)
         do {
-            if try volume.info().capacity < request.plan.diskBytes { try volume.resize(to: request.plan.diskBytes) }
+            if try volume.info().capacity < wanted { try volume.resize(to: wanted) }
         } catch {
             try? volume.delete()
             throw error

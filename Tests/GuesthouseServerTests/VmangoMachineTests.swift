@@ -315,3 +315,34 @@ import Testing
         }
     }
 }
+
+extension VmangoMachineTests {
+    @Test func aConfiguredVolumeTemplateIsClonedFromTheImage() async throws {
+        // vmango's own volume template (Go syntax): the root volume is a clone of the image.
+        let template = FileManager.default.temporaryDirectory.appendingPathComponent("volume-\(UUID().uuidString).xml.in")
+        try """
+            <volume>
+              <target><format type="{{ .Image.TypeString }}" /></target>
+              <name>{{ .Machine.Name }}_disk</name>
+              <capacity unit="G">{{ .Plan.DiskSizeGigabytes }}</capacity>
+            </volume>
+            """.write(to: template, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: template) }
+        // The test driver clones only within one pool (it looks the source up in the target pool), so
+        // here root disks go to the image pool; on real libvirt any two pools work.
+        let server = try TestServer.vmango {
+            $0.hypervisors["LOCAL1"]?.volumeTemplate = template.path
+            $0.hypervisors["LOCAL1"]?.rootStoragePool = "images"
+        }
+        try await server.run { client in
+            let r = try await client.form("/api/machines/", "Name=cloned&Plan=small&Image=Centos-7_amd64_raw.img&Provider=LOCAL1")
+            try #require(r.status == .created, "\(r.text)")
+            let volume = try await server.connection().storagePool(name: "images").volume(name: "cloned_disk")
+            let xml = try volume.xml()
+            #expect(xml.contains("<format type='raw'/>"))
+            #expect(!xml.contains("<backingStore>"))
+            // The plan asks for 5 GiB; the 8 GiB image is not shrunk.
+            #expect(try volume.info().capacity == 8 << 30)
+        }
+    }
+}
