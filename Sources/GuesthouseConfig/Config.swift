@@ -1,3 +1,5 @@
+import GuesthouseCore
+
 /// Guesthouse's whole configuration, loaded once from one TOML file (or the embedded default).
 public struct Config: Sendable, Equatable {
     public var server = ServerConfig()
@@ -44,19 +46,8 @@ public struct HypervisorConfig: Sendable, Equatable {
     }
 }
 
-/// `[plan.NAME]`
-public struct PlanConfig: Sendable, Equatable {
-    public var name: String
-    public var memoryMiB: Int
-    public var cpus: Int
-    public var diskSizeGiB: Int
-    public init(name: String, memoryMiB: Int, cpus: Int, diskSizeGiB: Int) {
-        self.name = name
-        self.memoryMiB = memoryMiB
-        self.cpus = cpus
-        self.diskSizeGiB = diskSizeGiB
-    }
-}
+/// `[plan.NAME]`: the size of a machine, the same value the vmango API creates machines with.
+public typealias PlanConfig = MachinePlan
 
 /// `[ssh_key.NAME]`
 public struct SSHKeyConfig: Sendable, Equatable {

@@ -23,7 +23,7 @@ struct VmangoRoutes: Sendable {
         api.add(Operation(.get, "/api/machines/", id: "machineList", summary: "Every provider's machines", tag: "vmango",
                           success: (200, VmangoSchemas.machineList))) { request, _ in
             _ = try await user(request)
-            let (machines, errors) = await eachProvider { try await providers.machines(provider: $0) }
+            let (machines, errors) = await providers.listsByProvider { try await providers.machines(provider: $0) }
             return JSONResponse.make(MachineListResponse(Machines: machines, Errors: errors.isEmpty ? nil : errors))
         }
         api.add(Operation(.post, "/api/machines/", id: "machineCreate",
@@ -71,32 +71,43 @@ struct VmangoRoutes: Sendable {
         api.add(Operation(.get, "/api/images/", id: "imageList", summary: "Every provider's images", tag: "vmango",
                           success: (200, VmangoSchemas.imageList))) { request, _ in
             _ = try await user(request)
-            let (images, errors) = await eachProvider { try await providers.images(provider: $0) }
+            let (images, errors) = await providers.listsByProvider { try await providers.images(provider: $0) }
             return JSONResponse.make(ImageListResponse(Images: images, Errors: errors.isEmpty ? nil : errors))
         }
     }
+}
 
-    /// Asks every provider at once; one that fails gives an empty list and its error, never hiding the others.
-    func eachProvider<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> [T]) async
-        -> ([String: [T]], [String: String]) {
-        await withTaskGroup(of: (String, Result<[T], any Error>).self) { group in
-            for name in providers.providerNames {
+extension MachineProviders {
+    /// Asks every provider at once; each answer or error comes back, sorted by provider name, so
+    /// one provider that fails never hides the others.
+    func eachProvider<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> T) async
+        -> [(name: String, result: Result<T, any Error>)] {
+        await withTaskGroup(of: (String, Result<T, any Error>).self) { group in
+            for name in providerNames {
                 group.addTask {
                     do { return (name, .success(try await body(name))) } catch { return (name, .failure(error)) }
                 }
             }
-            var values: [String: [T]] = [:]
-            var errors: [String: String] = [:]
-            for await (name, result) in group {
-                switch result {
-                case .success(let list): values[name] = list
-                case .failure(let error):
-                    values[name] = []
-                    errors[name] = (error as? GuesthouseError)?.message ?? "provider unavailable"
-                }
-            }
-            return (values, errors)
+            var results: [(name: String, result: Result<T, any Error>)] = []
+            for await (name, result) in group { results.append((name, result)) }
+            return results.sorted { $0.name < $1.name }
         }
+    }
+
+    /// `eachProvider` as vmango's JSON shape: lists by provider (empty for a failed one) and errors.
+    func listsByProvider<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> [T]) async
+        -> (lists: [String: [T]], errors: [String: String]) {
+        var lists: [String: [T]] = [:]
+        var errors: [String: String] = [:]
+        for (name, result) in await eachProvider(body) {
+            switch result {
+            case .success(let list): lists[name] = list
+            case .failure(let error):
+                lists[name] = []
+                errors[name] = (error as? GuesthouseError)?.message ?? "provider unavailable"
+            }
+        }
+        return (lists, errors)
     }
 }
 
@@ -123,8 +134,6 @@ enum MachineForm {
         // vmango trims user data and ends it with a newline.
         let userdata = (fields.first("Userdata") ?? "").trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
         return (provider, MachineRequest(
-            name: name, plan: MachinePlan(name: plan.name, memoryMiB: plan.memoryMiB, cpus: plan.cpus,
-                                          diskSizeGiB: plan.diskSizeGiB),
-            image: image, sshKeys: keys, userdata: userdata, creator: creator))
+            name: name, plan: plan, image: image, sshKeys: keys, userdata: userdata, creator: creator))
     }
 }

@@ -120,36 +120,36 @@ struct WebRoutes: Sendable {
     // MARK: - Pages
 
     private func status(_ session: WebSession) async throws -> Response {
-        var rows: [[String: Any]] = []
-        for name in providers.providerNames {
-            do {
-                let s = try await providers.status(provider: name)
-                rows.append(["name": name, "machines": s.machines, "running": s.runningMachines,
-                             "memoryUsed": Self.bytes(s.memoryUsed), "memoryTotal": Self.bytes(s.memoryTotal),
-                             "storageUsed": Self.bytes(s.storageUsed), "storageTotal": Self.bytes(s.storageTotal)])
-            } catch {
-                rows.append(["name": name, "error": Self.message(error)])
+        let rows = await providers.eachProvider { try await providers.status(provider: $0) }.map { name, result in
+            Self.row(name, result) { s -> [String: Any] in
+                ["machines": s.machines, "running": s.runningMachines,
+                 "memoryUsed": Self.bytes(s.memoryUsed), "memoryTotal": Self.bytes(s.memoryTotal),
+                 "storageUsed": Self.bytes(s.storageUsed), "storageTotal": Self.bytes(s.storageTotal)]
             }
         }
         return html(WebPage(title: "Providers", body: WebTemplates.render("status", ["providers": rows]), session: session))
     }
 
     private func machineList(_ session: WebSession) async throws -> Response {
-        var rows: [[String: Any]] = []
-        for name in providers.providerNames {
-            do {
-                let machines = try await providers.machines(provider: name).map { machine -> [String: Any] in
+        let rows = await providers.eachProvider { try await providers.machines(provider: $0) }.map { name, result in
+            Self.row(name, result) { machines -> [String: Any] in
+                ["machines": machines.map { machine -> [String: Any] in
                     var row = Self.dictionary(machine)
                     row["provider"] = name
                     row["memory"] = Self.bytes(machine.memory)
                     return row
-                }
-                rows.append(["name": name, "machines": machines])
-            } catch {
-                rows.append(["name": name, "machines": [[String: Any]](), "error": Self.message(error)])
+                }]
             }
         }
         return html(WebPage(title: "Machines", body: WebTemplates.render("machines", ["providers": rows]), session: session))
+    }
+
+    /// A provider's row of a page: its name and what `fields` makes of its answer, or its error.
+    static func row<T>(_ name: String, _ result: Result<T, any Error>, _ fields: (T) -> [String: Any]) -> [String: Any] {
+        switch result {
+        case .success(let value): fields(value).merging(["name": name]) { a, _ in a }
+        case .failure(let error): ["name": name, "error": message(error)]
+        }
     }
 
     private func machinePage(_ session: WebSession, provider: String, id: String) async throws -> Response {
@@ -207,18 +207,14 @@ struct WebRoutes: Sendable {
     }
 
     private func imageList(_ session: WebSession) async throws -> Response {
-        var rows: [[String: Any]] = []
-        for name in providers.providerNames {
-            do {
-                let images = try await providers.images(provider: name).map { image -> [String: Any] in
+        let rows = await providers.eachProvider { try await providers.images(provider: $0) }.map { name, result in
+            Self.row(name, result) { images -> [String: Any] in
+                ["images": images.map { image -> [String: Any] in
                     var row = Self.dictionary(image)
                     row["format"] = image.format.name
                     row["size"] = Self.bytes(image.size)
                     return row
-                }
-                rows.append(["name": name, "images": images])
-            } catch {
-                rows.append(["name": name, "images": [[String: Any]](), "error": Self.message(error)])
+                }]
             }
         }
         return html(WebPage(title: "Images", body: WebTemplates.render("images", ["providers": rows]), session: session))
