@@ -68,6 +68,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GuesthouseOverlay",
+            dependencies: ["GuesthouseCore", "GuesthouseConfig"]
+        ),
+        .target(
+            name: "GuesthouseContainers",
+            dependencies: ["GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt", "GuesthouseOverlay", "Libvirt"]
+        ),
+        .target(
             name: "GuesthouseServer",
             dependencies: [
                 "GuesthouseCore",
@@ -86,6 +94,8 @@ let package = Package(
                 "GuesthouseLibvirt",
                 "GuesthouseConfig",
                 "GuesthouseSpool",
+                "GuesthouseOverlay",
+                "GuesthouseContainers",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,6 +124,15 @@ let package = Package(
             name: "GuesthouseServerTests",
             dependencies: [
                 "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "Libvirt",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        .testTarget(
+            name: "ContainerTests",
+            dependencies: [
+                "GuesthouseContainers", "GuesthouseOverlay", "GuesthouseServer", "GuesthouseLibvirt",
+                "GuesthouseConfig", "GuesthouseCore", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
