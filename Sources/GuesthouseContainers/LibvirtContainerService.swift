@@ -139,7 +139,7 @@ public struct LibvirtContainerService: ContainerService {
         let deadline = ContinuousClock.now + stopTimeout
         try await withDomain(id, "stop container") { domain in
             guard try domain.isActive() else { throw GuesthouseError.conflict("container \(id) is not running") }
-            try? domain.shutdown()
+            try? domain.shutdownBySignal()
             while (try? domain.isActive()) == true, ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
             }

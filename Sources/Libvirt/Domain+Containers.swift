@@ -10,6 +10,12 @@ extension Domain {
                                  virtualCPUs: Int(info.nrVirtCpu), cpuTimeNanoseconds: UInt64(info.cpuTime))
     }
 
+    /// Asks the domain to shut down by signalling its init (SIGTERM; LXC), rather than libvirt's
+    /// default that tries `/dev/initctl` first; returns before it has stopped.
+    public func shutdownBySignal() throws {
+        try check("virDomainShutdownFlags", virDomainShutdownFlags(pointer, VIR_DOMAIN_SHUTDOWN_SIGNAL.rawValue))
+    }
+
     /// The id of a running domain (for LXC, the process id of its controller); nil when it is not running.
     public var runningID: UInt32? {
         let id = virDomainGetID(pointer)
