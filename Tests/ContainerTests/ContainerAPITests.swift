@@ -81,6 +81,12 @@ struct ContainerAPITests {
                 #expect(res.body["result"] as? Bool == false)
                 #expect((res.body["errors"] as? [String: String])?["id"]?.contains("2199") == true)
             }
+            // Unknown routes under /api/container/ answer in the same shape.
+            for (method, path) in [(HTTPRequest.Method.get, "/api/container/nope"), (.get, "/api/container/create")] {
+                let res = try await client.send(method, path)
+                #expect(res.status == .notFound, "\(method) \(path)")
+                #expect(res.body["result"] as? Bool == false, "\(res.text)")
+            }
         }
     }
 

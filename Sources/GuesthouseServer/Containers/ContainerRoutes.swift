@@ -99,19 +99,26 @@ struct ContainerRoutes: Sendable {
         } catch let error as ContainerFieldErrors {
             return JSONResponse.make(ContainerErrorBody(errors: error.fields), status: .badRequest)
         } catch let error as GuesthouseError {
-            let field = switch error.kind {
-            case .unauthorized: "auth"
-            case .entityNotFound, .operationNotAllowed: "id"
-            case .invalidArguments: "request"
-            default: "server"
-            }
-            var response = JSONResponse.make(ContainerErrorBody(errors: [field: error.message]),
-                                             status: .init(code: error.httpStatus))
-            if error.kind == .unauthorized { response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\"" }
-            return response
+            return Self.errorResponse(error)
         } catch {
             context.logger.error("container API error", metadata: ["error": "\(String(reflecting: error))"])
             return JSONResponse.make(ContainerErrorBody(errors: ["server": "internal error"]), status: .internalServerError)
         }
+    }
+
+    /// The container API's body for an error: `{"result": false, "errors": {FIELD: message}}`, the
+    /// field being what the class of error is about. ErrorMiddleware uses it for `/api/container/`
+    /// paths too (unknown routes, wrong methods).
+    static func errorResponse(_ error: GuesthouseError) -> Response {
+        let field = switch error.kind {
+        case .unauthorized: "auth"
+        case .entityNotFound, .operationNotAllowed: "id"
+        case .invalidArguments: "request"
+        default: "server"
+        }
+        var response = JSONResponse.make(ContainerErrorBody(errors: [field: error.message]),
+                                         status: .init(code: error.httpStatus))
+        if error.kind == .unauthorized { response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\"" }
+        return response
     }
 }
