@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +50,17 @@ let package = Package(
                 "Libvirt",
                 "GuesthouseCore",
                 "GuesthouseConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GuesthouseVmango",
+            dependencies: [
+                "Libvirt",
+                "GuesthouseCore",
+                "GuesthouseConfig",
+                "GuesthouseLibvirt",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -94,6 +106,7 @@ let package = Package(
                 "GuesthouseLibvirt",
                 "GuesthouseConfig",
                 "GuesthouseSpool",
+                "GuesthouseVmango",
                 "GuesthouseOverlay",
                 "GuesthouseContainers",
                 "Libvirt",
@@ -123,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "GuesthouseServerTests",
             dependencies: [
-                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "Libvirt",
+                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

@@ -3,13 +3,17 @@ import Foundation
 /// Serializes work per key (a domain's UUID) inside this process, so that read-modify-write
 /// changes of one domain's definition (tags) never lose each other's writes. Blocking: use it only
 /// on the libvirt executor, around short libvirt calls.
-final class KeyedLock: @unchecked Sendable {
+public final class KeyedLock: @unchecked Sendable {
     private let lock = NSLock()
     private var locks: [String: (lock: NSLock, users: Int)] = [:]
 
-    static let domains = KeyedLock()
+    public static let domains = KeyedLock()
+    /// DHCP host entries, per network, so that two creates never reserve one address.
+    public static let networks = KeyedLock()
 
-    func withLock<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
+    public init() {}
+
+    public func withLock<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
         let entry: NSLock = lock.withLock {
             var e = locks[key] ?? (NSLock(), 0)
             e.users += 1

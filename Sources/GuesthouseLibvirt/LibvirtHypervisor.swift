@@ -33,7 +33,7 @@ public struct LibvirtHypervisor: Hypervisor {
 
     /// Runs `body` with a live connection on the libvirt executor, mapping libvirt's errors and
     /// dropping the connection when they say it is dead.
-    func withConnection<T: Sendable>(_ operation: String,
+    public func withConnection<T: Sendable>(_ operation: String,
                                      _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let conn = try await pool.connection(uri: uri, credentials: credentials)
         let family = self.family
@@ -66,7 +66,7 @@ public struct LibvirtHypervisor: Hypervisor {
 
 extension LibvirtHypervisor {
     /// Finds a domain by UUID, or by name when `id` is not a UUID.
-    static func lookup(_ conn: Connection, id: String) throws -> Domain {
+    public static func lookup(_ conn: Connection, id: String) throws -> Domain {
         if UUID(uuidString: id) != nil || (id.count == 32 && id.allSatisfy(\.isHexDigit)) {
             if let d = try? conn.domain(uuid: id) { return d }
         }
@@ -78,7 +78,7 @@ extension LibvirtHypervisor {
     }
 
     /// Maps libvirt's states onto the three every API reports.
-    static func guestState(_ state: DomainState) -> GuestState {
+    public static func guestState(_ state: DomainState) -> GuestState {
         switch state {
         case .running, .blocked, .shutdown: .started
         case .paused, .pmSuspended: .paused

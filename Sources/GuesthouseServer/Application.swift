@@ -7,6 +7,7 @@ import Logging
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
 /// - Returns: the router and the document it serves (the same route table made both).
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
+                        machines: (any MachineProviders)? = nil,
                         containers: (any ContainerService)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
     router.add(middleware: ErrorMiddleware())
@@ -19,6 +20,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     api.add(health) { _, _ in HealthResponse.ok }
 
     SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
+    VmangoRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(api)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
@@ -41,10 +43,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 /// Builds the whole application for `config`.
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
+                             machines: (any MachineProviders)? = nil,
                              containers: (any ContainerService)? = nil) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  containers: containers)
+                                  machines: machines, containers: containers)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
@@ -73,5 +76,7 @@ enum APISchemas {
         "Error": .object(["error": .string(enumeration: GuesthouseError.Kind.allCases.map(\.rawValue)),
                           "message": .string()], required: ["error", "message"]),
         "VmangoError": .object(["Error": .string()], required: ["Error"]),
+        "Machine": VmangoSchemas.machine,
+        "Image": VmangoSchemas.image,
     ]
 }

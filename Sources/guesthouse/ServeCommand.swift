@@ -4,6 +4,8 @@ import GuesthouseConfig
 import GuesthouseLibvirt
 import GuesthouseServer
 import GuesthouseSpool
+import GuesthouseVmango
+import GuesthouseCore
 import HummingbirdBcrypt
 import Libvirt
 import Logging
@@ -44,11 +46,21 @@ struct ServeCommand: AsyncParsableCommand {
         let executor = LibvirtExecutor(threads: 16)
         let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds, logger: logger)
         let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
+        let baseDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+            ?? FileManager.default.currentDirectoryPath
+        let machines: LibvirtMachineProviders
+        do {
+            machines = try LibvirtMachineProviders(config: settings, pool: pool, executor: executor, logger: logger,
+                                                   baseDirectory: baseDirectory)
+        } catch let error as GuesthouseError {
+            throw ValidationError(error.message)
+        }
         if config == nil {
             EmbeddedDemo.printWelcome(settings)
         }
         let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
-        let app = buildApplication(config: settings, directory: directory, logger: logger, containers: containers)
+        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
+                                   containers: containers)
         if settings.wirt != nil, let config {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)

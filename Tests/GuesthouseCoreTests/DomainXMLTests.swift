@@ -18,7 +18,8 @@ private func golden(_ name: String) throws -> String {
         #expect(d.osType == "hvm")
         #expect(d.arch == "x86_64")
         #expect(d.disks.count == 3)
-        #expect(d.disks[0] == DomainDisk(source: "/var/lib/libvirt/images/web-01.qcow2", target: "vda", bus: "virtio", format: "qcow2"))
+        #expect(d.disks[0] == DomainDisk(source: "/var/lib/libvirt/images/web-01.qcow2", target: "vda", bus: "virtio", format: "qcow2",
+                                        driver: "qemu"))
         #expect(d.disks[1].pool == "data" && d.disks[1].volume == "web-01-data.img" && d.disks[1].source == "data/web-01-data.img")
         #expect(d.disks[2].device == "cdrom" && d.disks[2].source == nil)
         let nic = try #require(d.interfaces.first)

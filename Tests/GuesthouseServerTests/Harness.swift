@@ -7,7 +7,9 @@ import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
 import Libvirt
+import Logging
 import NIOCore
+import GuesthouseVmango
 
 /// One server under test: its own connection pool (so its own test-driver state) over real HTTP.
 struct TestServer {
@@ -18,11 +20,14 @@ struct TestServer {
 
     var config: Config
     let pool: ConnectionPool
+    /// The test-driver URI of this server's demo node.
+    let uri: String
 
     /// A server whose `test` family serves the demo node written to a fresh file.
     init(extraGuests: Int = 0, connectTimeout: Double = 10, configure: (inout Config) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gh-test-\(UUID().uuidString)")
         let uri = try EmbeddedDefault.write(to: directory, extraGuests: extraGuests)
+        self.uri = uri
         var config = Config()
         var test = FamilyConfig()
         test.localURI = uri
@@ -40,7 +45,11 @@ struct TestServer {
              _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let directory = LibvirtDirectory(config: config, pool: pool, executor: .shared, operationTimeout: operationTimeout)
         let authenticator = Authenticator(users: config.users)
-        let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator)
+        let machines = try LibvirtMachineProviders(config: config, pool: pool, executor: .shared,
+                                                   logger: Logger(label: "test"), baseDirectory: "/",
+                                                   operationTimeout: operationTimeout)
+        let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
+                                      machines: machines)
         let app = Application(router: router)
         try await app.test(setup, body)
     }

@@ -13,9 +13,12 @@ public struct DomainDisk: Sendable, Equatable {
     public var bus: String
     /// The image format, e.g. "qcow2", "raw".
     public var format: String?
+    /// The driver's name, e.g. "qemu".
+    public var driver: String?
 
     public init(device: String = "disk", source: String?, pool: String? = nil, volume: String? = nil,
-                target: String, bus: String, format: String? = nil) {
+                target: String, bus: String, format: String? = nil, driver: String? = nil) {
+        self.driver = driver
         self.device = device
         self.source = source
         self.pool = pool
@@ -68,6 +71,8 @@ public struct DomainDefinition: Sendable {
     public var interfaces: [DomainInterface]
     /// The VNC port of a running guest, when it has a VNC display.
     public var vncPort: Int?
+    /// The address the VNC display listens on, when the definition says.
+    public var vncListen: String?
     /// The guest's custom metadata elements, by namespace URI.
     public var metadata: [String: XMLTree]
 
@@ -86,8 +91,10 @@ public struct DomainDefinition: Sendable {
         let devices = root.child("devices")
         disks = devices?.children("disk").map(Self.disk) ?? []
         interfaces = devices?.children("interface").map(Self.interface) ?? []
-        vncPort = devices?.children("graphics").first { $0["type"] == "vnc" }.flatMap { Int($0["port"] ?? "") }
+        let vnc = devices?.children("graphics").first { $0["type"] == "vnc" }
+        vncPort = vnc.flatMap { Int($0["port"] ?? "") }
             .flatMap { $0 > 0 ? $0 : nil }
+        vncListen = vnc?["listen"] ?? vnc?.child("listen")?["address"]
         var metadata: [String: XMLTree] = [:]
         for element in root.child("metadata")?.children ?? [] {
             if let ns = element.attributes.first(where: { $0.key.hasPrefix("xmlns") })?.value { metadata[ns] = element }
@@ -126,7 +133,7 @@ public struct DomainDefinition: Sendable {
             pool: source?["pool"], volume: source?["volume"],
             target: node.child("target")?["dev"] ?? "",
             bus: node.child("target")?["bus"] ?? "",
-            format: node.child("driver")?["type"])
+            format: node.child("driver")?["type"], driver: node.child("driver")?["name"])
     }
 
     private static func interface(_ node: XMLTree) -> DomainInterface {

@@ -75,6 +75,11 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
         stack.last?.text += string
     }
 
+    /// CDATA sections are text too (vmango wrote user data in one).
+    func parser(_ parser: XMLParser, foundCDATA block: Data) {
+        stack.last?.text += String(decoding: block, as: UTF8.self)
+    }
+
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
         guard let node = stack.popLast() else { return }
         let tree = XMLTree(name: node.name, attributes: node.attributes, children: node.children, text: node.text)

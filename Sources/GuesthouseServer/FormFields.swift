@@ -1,0 +1,66 @@
+import Foundation
+import GuesthouseCore
+import Hummingbird
+
+/// The fields of a request body sent as a form (`application/x-www-form-urlencoded`) or as a JSON
+/// object, as lists of strings: a repeated form field (`SSHKey=a&SSHKey=b`) and a JSON array give
+/// several values, anything else one.
+struct FormFields: Sendable {
+    private(set) var values: [String: [String]] = [:]
+
+    static let maxBody = 1 << 20
+
+    /// Reads the body by its content type: JSON when it says so (or looks like an object), a form otherwise.
+    static func read(_ request: Request) async throws -> FormFields {
+        let data = Data(buffer: try await request.body.collect(upTo: maxBody))
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        let firstByte = data.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        if type.hasPrefix("application/json") || (!type.contains("form") && firstByte == UInt8(ascii: "{")) {
+            return try json(data)
+        }
+        return form(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Parses `a=1&b=2&b=3` (`+` is a space, `%XX` escapes).
+    static func form(_ text: String) -> FormFields {
+        var fields = FormFields()
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let key = decode(parts[0])
+            fields.values[key, default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+        }
+        return fields
+    }
+
+    static func json(_ data: Data) throws -> FormFields {
+        guard case .object(let object)? = JSONValue.parse(data) else {
+            throw GuesthouseError.invalid("the request body must be a JSON object or a form")
+        }
+        var fields = FormFields()
+        for (key, value) in object {
+            switch value {
+            case .null: continue
+            case .string(let s): fields.values[key] = [s]
+            case .number(let n): fields.values[key] = [n == n.rounded() ? String(Int(n)) : String(n)]
+            case .bool(let b): fields.values[key] = [String(b)]
+            case .array(let items):
+                fields.values[key] = try items.map {
+                    guard case .string(let s) = $0 else { throw GuesthouseError.invalid("\"\(key)\" must be a list of strings") }
+                    return s
+                }
+            case .object: throw GuesthouseError.invalid("\"\(key)\" must not be an object")
+            }
+        }
+        return fields
+    }
+
+    /// The field's first value, nil when absent.
+    func first(_ key: String) -> String? { values[key]?.first }
+
+    /// Every value of the field.
+    func all(_ key: String) -> [String] { values[key] ?? [] }
+}

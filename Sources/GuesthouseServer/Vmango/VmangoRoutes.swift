@@ -1,0 +1,130 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import Hummingbird
+
+/// vmango's JSON API: `/api/machines/` and `/api/images/` over every configured provider. Paths
+/// answer with and without their trailing slash.
+struct VmangoRoutes: Sendable {
+    let providers: any MachineProviders
+    let config: Config
+    let authenticator: Authenticator
+
+    /// The authenticated user's name; vmango's own text on failure.
+    func user(_ request: Request) async throws -> String {
+        do {
+            return try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+        } catch let error as GuesthouseError where error.kind == .unauthorized {
+            throw GuesthouseError(.unauthorized, "Authentication failed")
+        }
+    }
+
+    func register(_ api: APIRoutes<GuesthouseContext>) {
+        api.add(Operation(.get, "/api/machines/", id: "machineList", summary: "Every provider's machines", tag: "vmango",
+                          success: (200, VmangoSchemas.machineList))) { request, _ in
+            _ = try await user(request)
+            let (machines, errors) = await eachProvider { try await providers.machines(provider: $0) }
+            return JSONResponse.make(MachineListResponse(Machines: machines, Errors: errors.isEmpty ? nil : errors))
+        }
+        api.add(Operation(.post, "/api/machines/", id: "machineCreate",
+                          summary: "Create and start a machine (form or JSON)", tag: "vmango",
+                          body: VmangoSchemas.create, success: (201, VmangoSchemas.message),
+                          errors: [400, 409, 502])) { request, _ in
+            let creator = try await user(request)
+            let fields = try await FormFields.read(request)
+            let (provider, machineRequest) = try MachineForm.request(fields, config: config, creator: creator,
+                                                                    providers: providers.providerNames)
+            let machine = try await providers.create(provider: provider, machineRequest)
+            return JSONResponse.make(MessageResponse(Message: "Machine \(machine.name) created"), status: .created,
+                                     location: "/api/machines/\(provider)/\(machine.id)/")
+        }
+        let one = "/api/machines/{provider}/{id}/"
+        api.add(Operation(.get, one, id: "machineDetail", summary: "One machine", tag: "vmango",
+                          success: (200, VmangoSchemas.machineDetail), errors: [400, 404, 502])) { request, context in
+            _ = try await user(request)
+            let provider = try context.parameters.require("provider")
+            let machine = try await providers.machine(provider: provider, id: try context.parameters.require("id"))
+            return JSONResponse.make(MachineDetailResponse(Provider: provider, Title: "Machine \(machine.name)",
+                                                           Machine: machine))
+        }
+        api.add(Operation(.delete, one, id: "machineDelete",
+                          summary: "Delete a machine, its volumes and its DHCP entry", tag: "vmango",
+                          success: (204, nil), errors: [400, 404, 502])) { request, context in
+            _ = try await user(request)
+            try await providers.delete(provider: try context.parameters.require("provider"),
+                                       id: try context.parameters.require("id"))
+            return Response(status: .noContent)
+        }
+        for action in MachineAction.allCases {
+            api.add(Operation(.post, one + action.rawValue + "/", id: "machine" + action.rawValue.capitalized,
+                              summary: action == .stop ? "Stop (power off) a machine" : "\(action.rawValue.capitalized) a machine",
+                              tag: "vmango", success: (200, VmangoSchemas.message),
+                              errors: [400, 404, 409, 502])) { request, context in
+                _ = try await user(request)
+                let provider = try context.parameters.require("provider")
+                let id = try context.parameters.require("id")
+                try await providers.perform(action, provider: provider, id: id)
+                return JSONResponse.make(MessageResponse(
+                    Message: "Action \(action.rawValue) done for machine \(id) of provider \(provider)"))
+            }
+        }
+        api.add(Operation(.get, "/api/images/", id: "imageList", summary: "Every provider's images", tag: "vmango",
+                          success: (200, VmangoSchemas.imageList))) { request, _ in
+            _ = try await user(request)
+            let (images, errors) = await eachProvider { try await providers.images(provider: $0) }
+            return JSONResponse.make(ImageListResponse(Images: images, Errors: errors.isEmpty ? nil : errors))
+        }
+    }
+
+    /// Asks every provider at once; one that fails gives an empty list and its error, never hiding the others.
+    func eachProvider<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> [T]) async
+        -> ([String: [T]], [String: String]) {
+        await withTaskGroup(of: (String, Result<[T], any Error>).self) { group in
+            for name in providers.providerNames {
+                group.addTask {
+                    do { return (name, .success(try await body(name))) } catch { return (name, .failure(error)) }
+                }
+            }
+            var values: [String: [T]] = [:]
+            var errors: [String: String] = [:]
+            for await (name, result) in group {
+                switch result {
+                case .success(let list): values[name] = list
+                case .failure(let error):
+                    values[name] = []
+                    errors[name] = (error as? GuesthouseError)?.message ?? "provider unavailable"
+                }
+            }
+            return (values, errors)
+        }
+    }
+}
+
+/// The create form's fields, checked in vmango's order and with vmango's texts.
+enum MachineForm {
+    static func request(_ fields: FormFields, config: Config, creator: String,
+                        providers: [String]) throws -> (String, MachineRequest) {
+        func required(_ key: String) throws -> String {
+            let value = fields.first(key)?.trimmingCharacters(in: .whitespaces) ?? ""
+            if value.isEmpty { throw GuesthouseError.invalid("\(key.lowercased()) required") }
+            return value
+        }
+        let name = try required("Name")
+        let planName = try required("Plan")
+        let image = try required("Image")
+        let provider = try required("Provider")
+        try Validation.name(name, field: "Name")
+        guard providers.contains(provider) else { throw GuesthouseError.unknownProvider(provider) }
+        guard let plan = config.plans[planName] else { throw GuesthouseError.invalid("plan \"\(planName)\" not found") }
+        let keys = try fields.all("SSHKey").filter { !$0.isEmpty }.map { keyName in
+            guard let key = config.sshKeys[keyName] else { throw GuesthouseError.invalid("ssh key '\(keyName)' doesn't exist") }
+            return MachineSSHKey(name: keyName, publicKey: key.publicKey)
+        }
+        // vmango trims user data and ends it with a newline.
+        let userdata = (fields.first("Userdata") ?? "").trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
+        return (provider, MachineRequest(
+            name: name, plan: MachinePlan(name: plan.name, memoryMiB: plan.memoryMiB, cpus: plan.cpus,
+                                          diskSizeGiB: plan.diskSizeGiB),
+            image: image, sshKeys: keys, userdata: userdata, creator: creator))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GuesthouseCore
+import Libvirt
+
+/// Builds `Machine` values from domains, reading the provider network's DHCP plan and leases once
+/// per call however many machines are listed.
+final class MachineReader {
+    let conn: Connection
+    let network: String
+    private lazy var plan: DHCPPlan? = try? DHCPPlan(networkXML: conn.network(name: network).xml(), network: network)
+    private var leases: [String: [DHCPLease]] = [:]
+
+    init(conn: Connection, network: String) {
+        self.conn = conn
+        self.network = network
+    }
+
+    func machine(_ domain: Domain) throws -> Machine {
+        let state = try domain.state()
+        let definition = try DomainDefinition(xml: domain.xml())
+        let metadata = definition.metadata[VmangoMetadata.namespace].map(VmangoMetadata.init(element:)) ?? VmangoMetadata()
+        let mac = definition.interfaces.first?.mac ?? ""
+        var machine = Machine(
+            id: definition.uuid.replacingOccurrences(of: "-", with: "").lowercased(), name: definition.name,
+            plan: metadata.plan, creator: metadata.creator, os: metadata.os, arch: definition.arch ?? "",
+            memory: definition.memoryKiB * 1024, cpus: definition.vcpus, imageID: metadata.imageID,
+            hwAddr: mac, sshKeys: metadata.sshKeys, state: Self.state(state), userdata: metadata.userdata)
+        machine.ip = address(mac: mac, interface: definition.interfaces.first, running: state == .running)
+        if let port = definition.vncPort, port > 0 {
+            machine.vncAddr = "\(definition.vncListen ?? "127.0.0.1"):\(port)"
+        }
+        if let root = definition.disks.first(where: { $0.device == "disk" }) {
+            machine.rootDisk = MachineDisk(size: capacity(of: root) ?? 0, driver: root.driver ?? "",
+                                           type: root.format ?? "")
+        }
+        return machine
+    }
+
+    /// vmango's state names.
+    static func state(_ state: DomainState) -> String {
+        switch state {
+        case .running, .blocked: "running"
+        case .shutoff, .shutdown, .crashed: "stopped"
+        case .paused, .pmSuspended: "paused"
+        case .noState: "unknown"
+        }
+    }
+
+    /// The static DHCP entry of the machine's MAC, else (running machines) its lease.
+    private func address(mac: String, interface: DomainInterface?, running: Bool) -> MachineAddress {
+        if let plan, let host = plan.host(mac: mac) {
+            return MachineAddress(address: host.ip, gateway: plan.gateway, netmask: plan.prefix)
+        }
+        guard running, let network = interface?.network else { return MachineAddress() }
+        if leases[network] == nil { leases[network] = (try? conn.network(name: network).dhcpLeases()) ?? [] }
+        guard let lease = leases[network]?.first(where: { $0.mac.lowercased() == mac.lowercased() }) else {
+            return MachineAddress()
+        }
+        return MachineAddress(address: lease.address, gateway: "", netmask: lease.prefix)
+    }
+
+    private func capacity(of disk: DomainDisk) -> UInt64? {
+        if let pool = disk.pool, let volume = disk.volume {
+            return try? conn.storagePool(name: pool).volume(name: volume).info().capacity
+        }
+        guard let path = disk.source, path.hasPrefix("/") else { return nil }
+        return try? conn.storageVolume(path: path).info().capacity
+    }
+}
