@@ -38,6 +38,12 @@ struct ContainerAPITests {
                                                json: #"{"id": 0, "ip": "198.18.211.9/24", "vlan": "211"}"#)
             #expect((zeroID.body["errors"] as? [String: String])?.keys.sorted() == ["id"])
 
+            // A number too large for an integer is a bad field, not a crash.
+            let huge = try await client.send(.post, "/api/container/create",
+                                             json: #"{"id": 1e30, "ip": "198.18.211.9/24", "vlan": 211}"#)
+            #expect(huge.status == .badRequest)
+            #expect((huge.body["errors"] as? [String: String])?.keys.sorted() == ["id"])
+
             let notJSON = try await client.send(.post, "/api/container/create", json: "{nope")
             #expect(notJSON.status == .badRequest)
             #expect((notJSON.body["errors"] as? [String: String])?["body"] != nil)

@@ -10,61 +10,26 @@ struct ContainerFieldErrors: Error, Sendable {
 /// Reads creepy-meow's create request (a form, as `curl --data "id=5&vlan=2&ip=..."` sends, or JSON)
 /// and checks each field, naming every field that is wrong at once.
 enum ContainerRequests {
-    static let maxBody = 64 * 1024
     static let idRange = 1...2_147_483_647
 
-    /// The fields of a form or JSON body, as strings.
-    static func fields(_ request: Request) async throws -> [String: String] {
-        let buffer: ByteBuffer
+    /// The fields of a form or JSON body (vmango's reader); a body that is neither is a 400 on `body`.
+    static func fields(_ request: Request) async throws -> FormFields {
         do {
-            buffer = try await request.body.collect(upTo: maxBody)
+            return try await FormFields.read(request)
+        } catch let error as GuesthouseError {
+            throw ContainerFieldErrors(fields: ["body": error.message])
         } catch {
-            throw ContainerFieldErrors(fields: ["body": "must be at most \(maxBody) bytes"])
+            throw ContainerFieldErrors(fields: ["body": "cannot be read (at most \(FormFields.maxBody) bytes)"])
         }
-        let data = Data(buffer: buffer)
-        let isJSON = request.headers[.contentType]?.lowercased().contains("json") == true
-            || data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{")
-        return isJSON ? try json(data) : form(String(decoding: data, as: UTF8.self))
-    }
-
-    static func json(_ data: Data) throws -> [String: String] {
-        guard case .object(let object)? = JSONValue.parse(data) else {
-            throw ContainerFieldErrors(fields: ["body": "must be a JSON object or a form (id=5&vlan=2&ip=192.168.2.5/24)"])
-        }
-        var fields: [String: String] = [:]
-        for (key, value) in object {
-            switch value {
-            case .string(let s): fields[key] = s
-            case .number(let n): fields[key] = n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-            case .bool(let b): fields[key] = String(b)
-            default: fields[key] = ""
-            }
-        }
-        return fields
-    }
-
-    /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` an octet; the first of repeated keys wins.
-    static func form(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                let spaced = s.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            let key = decode(parts[0]).trimmingCharacters(in: .whitespacesAndNewlines)
-            if fields[key] == nil { fields[key] = parts.count > 1 ? decode(parts[1]) : "" }
-        }
-        return fields
     }
 
     /// The create request's spec.
     /// - Throws: `ContainerFieldErrors` naming each bad or missing field.
-    static func spec(_ fields: [String: String], vnis: [Int]) throws -> ContainerSpec {
+    static func spec(_ fields: FormFields, vnis: [Int]) throws -> ContainerSpec {
         var errors: [String: String] = [:]
-        let id = fields["id"].map { $0.trimmingCharacters(in: .whitespaces) }
-        let ip = fields["ip"].map { $0.trimmingCharacters(in: .whitespaces) }
-        let vlan = fields["vlan"].map { $0.trimmingCharacters(in: .whitespaces) }
+        let id = fields.first("id").map { $0.trimmingCharacters(in: .whitespaces) }
+        let ip = fields.first("ip").map { $0.trimmingCharacters(in: .whitespaces) }
+        let vlan = fields.first("vlan").map { $0.trimmingCharacters(in: .whitespaces) }
         let idValue = id.flatMap(integer).flatMap { idRange.contains($0) ? $0 : nil }
         if id == nil || id == "" { errors["id"] = "is required" }
         else if idValue == nil { errors["id"] = "must be a whole number between 1 and \(idRange.upperBound)" }
