@@ -80,6 +80,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GuesthouseOverlay",
+            dependencies: ["GuesthouseCore", "GuesthouseConfig"]
+        ),
+        .target(
+            name: "GuesthouseContainers",
+            dependencies: ["GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt", "GuesthouseOverlay", "Libvirt"]
+        ),
+        .target(
             name: "GuesthouseServer",
             dependencies: [
                 "GuesthouseCore",
@@ -100,6 +108,8 @@ let package = Package(
                 "GuesthouseConfig",
                 "GuesthouseSpool",
                 "GuesthouseVmango",
+                "GuesthouseOverlay",
+                "GuesthouseContainers",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,6 +138,15 @@ let package = Package(
             name: "GuesthouseServerTests",
             dependencies: [
                 "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "Libvirt",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        .testTarget(
+            name: "ContainerTests",
+            dependencies: [
+                "GuesthouseContainers", "GuesthouseOverlay", "GuesthouseServer", "GuesthouseLibvirt",
+                "GuesthouseConfig", "GuesthouseCore", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

@@ -14,6 +14,9 @@ public struct Config: Sendable, Equatable {
     public var families: [String: FamilyConfig] = [:]
     /// `[wirt]`: the file interface for local users; nil when the section is absent.
     public var wirt: WirtConfig?
+    /// `[containers]` and `[overlay]` (ContainersConfig.swift); nil when absent.
+    public var containers: ContainersConfig?
+    public var overlay: OverlayConfig?
 
     public init() {}
 }

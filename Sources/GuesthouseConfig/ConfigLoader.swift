@@ -202,6 +202,7 @@ struct TableReader {
             if let v = try int(w, "max_cpus", path: "wirt", range: 1...1024) { wirt.maxCpus = v }
             config.wirt = wirt
         }
+        try readContainerSections(root, into: &config)
         return config
     }
 }

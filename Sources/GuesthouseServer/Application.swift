@@ -7,10 +7,11 @@ import Logging
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
 /// - Returns: the router and the document it serves (the same route table made both).
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
-                        machines: (any MachineProviders)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        machines: (any MachineProviders)? = nil,
+                        containers: (any ContainerService)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
     router.add(middleware: ErrorMiddleware())
-    let document = OpenAPIDocument(schemas: APISchemas.all)
+    let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
     let api = APIRoutes(router: router, document: document)
 
     var health = Operation(.get, "/healthz", id: "health", summary: "Liveness; needs no credentials", tag: "server",
@@ -21,6 +22,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
     VmangoRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(api)
     WebRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(router)
+    if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))
@@ -42,10 +44,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 /// Builds the whole application for `config`.
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
-                             machines: (any MachineProviders)? = nil) -> some ApplicationProtocol {
+                             machines: (any MachineProviders)? = nil,
+                             containers: (any ContainerService)? = nil) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  machines: machines)
+                                  machines: machines, containers: containers)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),

@@ -34,6 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The JSON error response for `error` on a route under `path`.
     static func response(for error: GuesthouseError, path: String) -> Response {
+        if path.hasPrefix(ContainerRoutes.prefix + "/") { return ContainerRoutes.errorResponse(error) }
         let body: [String: String] = path.hasPrefix("/api/") && !path.hasPrefix("/api/container")
             ? ["Error": error.message]
             : ["error": error.kind.rawValue, "message": error.message]

@@ -45,7 +45,7 @@ struct FormFields: Sendable {
             switch value {
             case .null: continue
             case .string(let s): fields.values[key] = [s]
-            case .number(let n): fields.values[key] = [n == n.rounded() ? String(Int(n)) : String(n)]
+            case .number(let n): fields.values[key] = [n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)]
             case .bool(let b): fields.values[key] = [String(b)]
             case .array(let items):
                 fields.values[key] = try items.map {

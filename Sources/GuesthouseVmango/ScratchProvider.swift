@@ -109,7 +109,7 @@ public struct ScratchProvider: Sendable {
             while let entry = cursor {
                 if let address = entry.pointee.ifa_addr, address.pointee.sa_family == UInt16(AF_INET) {
                     let ip = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-                    used.insert(IPv4.format(ip & 0xFFFF_FF00))
+                    used.insert(IPv4Address(ip & 0xFFFF_FF00).description)
                 }
                 cursor = entry.pointee.ifa_next
             }

@@ -58,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         if config == nil {
             EmbeddedDemo.printWelcome(settings)
         }
-        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines)
+        let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
+        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
+                                   containers: containers)
         if settings.wirt != nil, let config {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)

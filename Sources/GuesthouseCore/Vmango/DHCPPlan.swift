@@ -30,20 +30,20 @@ public struct DHCPPlan: Sendable, Equatable {
     public init(networkXML: String, network: String) throws {
         let root = try XMLTree.parse(networkXML)
         let candidates = root.children("ip").filter { ($0["family"] ?? "ipv4") == "ipv4" && $0.child("dhcp") != nil }
-        guard let ip = candidates.first, let address = ip["address"], IPv4.parse(address) != nil else {
+        guard let ip = candidates.first, let address = ip["address"], IPv4Address(address)?.value != nil else {
             throw GuesthouseError.invalid("network \"\(network)\" has no IPv4 DHCP range to give machines addresses from")
         }
         gateway = address
         if let p = ip["prefix"].flatMap(Int.init) {
             prefix = p
-        } else if let mask = ip["netmask"].flatMap(IPv4.parse) {
+        } else if let mask = ip["netmask"].flatMap({ IPv4Address($0)?.value }) {
             prefix = mask.nonzeroBitCount
         } else {
             prefix = 24
         }
         let dhcp = ip.child("dhcp")!
         ranges = dhcp.children("range").compactMap { r in
-            guard let s = r["start"].flatMap(IPv4.parse), let e = r["end"].flatMap(IPv4.parse), s <= e else { return nil }
+            guard let s = r["start"].flatMap({ IPv4Address($0)?.value }), let e = r["end"].flatMap({ IPv4Address($0)?.value }), s <= e else { return nil }
             return s...e
         }
         hosts = dhcp.children("host").map { Host(mac: $0["mac"] ?? "", name: $0["name"] ?? "", ip: $0["ip"] ?? "") }
@@ -51,13 +51,13 @@ public struct DHCPPlan: Sendable, Equatable {
 
     /// The lowest address of the ranges that no host entry, no lease and not the gateway holds.
     public func freeAddress(excluding taken: Set<String> = []) -> String? {
-        var used = Set(hosts.compactMap { IPv4.parse($0.ip) })
-        used.formUnion(taken.compactMap(IPv4.parse))
-        if let g = IPv4.parse(gateway) { used.insert(g) }
+        var used = Set(hosts.compactMap { IPv4Address($0.ip)?.value })
+        used.formUnion(taken.compactMap { IPv4Address($0)?.value })
+        if let g = IPv4Address(gateway)?.value { used.insert(g) }
         for range in ranges {
             var candidate = range.lowerBound
             while true {
-                if !used.contains(candidate) { return IPv4.format(candidate) }
+                if !used.contains(candidate) { return IPv4Address(candidate).description }
                 if candidate == range.upperBound { break }
                 candidate += 1
             }
@@ -68,23 +68,5 @@ public struct DHCPPlan: Sendable, Equatable {
     /// The static entry for `mac`, if any.
     public func host(mac: String) -> Host? {
         hosts.first { $0.mac.lowercased() == mac.lowercased() }
-    }
-}
-
-/// IPv4 addresses as numbers.
-public enum IPv4 {
-    public static func parse(_ text: String) -> UInt32? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let byte = UInt8(part) else { return nil }
-            value = value << 8 | UInt32(byte)
-        }
-        return value
-    }
-
-    public static func format(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
     }
 }

@@ -84,8 +84,8 @@ public final class OpenAPIDocument: @unchecked Sendable {
             responses[String(status)] = success
             let errorStatuses = (op.authenticated ? [401] : []) + op.errors + [500]
             for code in Set(errorStatuses).sorted() {
-                let schemaName = op.path.hasPrefix("/api/") && !op.path.hasPrefix("/api/container")
-                    ? "VmangoError" : "Error"
+                let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
+                    : op.path.hasPrefix("/api/") ? "VmangoError" : "Error"
                 responses[String(code)] = [
                     "description": Self.describe(code),
                     "content": ["application/json": ["schema": Schema.ref(schemaName).json]],

@@ -1,0 +1,123 @@
+import GuesthouseCore
+import GuesthouseOverlay
+
+/// A container's libvirt-LXC domain definition: written from a spec, read back from libvirt's XML.
+struct ContainerDefinition: Sendable, Equatable {
+    static let namespace = "https://guesthouse.dev/schema/container/1"
+    static let namePrefix = "container"
+
+    var id: Int
+    var vlan: Int
+    var ip: IPv4Interface
+    var bridge: String
+    var mac: String
+    var gateway: IPv4Address?
+    var mtu: Int?
+    var memoryMiB: Int
+    var rootfs: String
+
+    var name: String { Self.name(id) }
+
+    static func name(_ id: Int) -> String { "\(namePrefix)\(id)" }
+
+    /// The id in a domain name `container<id>`, or nil.
+    static func id(fromName name: String) -> Int? {
+        guard name.hasPrefix(namePrefix) else { return nil }
+        let digits = name.dropFirst(namePrefix.count)
+        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+              digits == "0" || !digits.hasPrefix("0") else { return nil }
+        return Int(digits)
+    }
+
+    /// A stable, locally administered MAC: `02:<server>:<id, 32 bits>`, so a container keeps its MAC
+    /// across restarts and two servers never give the same one.
+    static func mac(id: Int, serverID: Int) -> String {
+        let bytes = [0x02, serverID & 0xFF, id >> 24 & 0xFF, id >> 16 & 0xFF, id >> 8 & 0xFF, id & 0xFF]
+        return bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: ":")
+    }
+
+    /// The domain XML (everything escaped).
+    var xml: String {
+        var route = ""
+        if let gateway {
+            route = "\n      <route family='ipv4' address='0.0.0.0' prefix='0' gateway='\(gateway)'/>"
+        }
+        let mtuEnv = mtu.map { "\n    <initenv name='GH_MTU'>\($0)</initenv>" } ?? ""
+        let mtuElement = mtu.map { "\n      <mtu size='\($0)'/>" } ?? ""
+        return """
+        <domain type='lxc'>
+          <name>\(xmlEscape(name))</name>
+          <title>guesthouse container \(id)</title>
+          <metadata>
+            <gh:container xmlns:gh='\(Self.namespace)' id='\(id)' vlan='\(vlan)' ip='\(ip)'/>
+          </metadata>
+          <memory unit='MiB'>\(memoryMiB)</memory>
+          <vcpu>1</vcpu>
+          <os>
+            <type>exe</type>
+            <init>\(BaseRootfs.initPath)</init>
+            <initenv name='GH_NAME'>\(xmlEscape(name))</initenv>\(mtuEnv)
+          </os>
+          <features>
+            <privnet/>
+          </features>
+          <on_poweroff>destroy</on_poweroff>
+          <on_reboot>restart</on_reboot>
+          <on_crash>destroy</on_crash>
+          <devices>
+            <filesystem type='mount'>
+              <source dir='\(xmlEscape(rootfs))'/>
+              <target dir='/'/>
+            </filesystem>
+            <interface type='bridge'>
+              <mac address='\(mac)'/>
+              <source bridge='\(xmlEscape(bridge))'/>
+              <ip address='\(ip.address)' prefix='\(ip.prefix)'/>\(route)
+              <guest dev='eth0'/>\(mtuElement)
+            </interface>
+            <console type='pty'/>
+          </devices>
+        </domain>
+        """
+    }
+
+    /// What libvirt's XML of a container says: its interface, its metadata, its root.
+    struct Parsed: Sendable, Equatable {
+        var vlan: Int?
+        var ip: String?
+        var gateway: String?
+        var mac: String?
+        var bridge: String?
+        var mtu: Int?
+        var memoryKiB: UInt64?
+    }
+
+    static func parse(_ xml: String, bridgeToVNI: (String) -> Int?) -> Parsed {
+        guard let tree = try? XMLTree.parse(xml) else { return Parsed() }
+        var parsed = Parsed()
+        if let memory = tree.child("memory") {
+            let unit = memory["unit"] ?? "KiB"
+            let value = UInt64(memory.trimmedText) ?? 0
+            parsed.memoryKiB = switch unit { case "MiB": value * 1024; case "GiB": value * 1024 * 1024; default: value }
+        }
+        let interface = tree.path("devices", "interface")
+        parsed.mac = interface?.child("mac")?["address"]
+        parsed.bridge = interface?.child("source")?["bridge"]
+        if let ip = interface?.child("ip"), let address = ip["address"] {
+            parsed.ip = ip["prefix"].map { "\(address)/\($0)" } ?? address
+        }
+        parsed.gateway = interface?.children("route").first { $0["prefix"] == "0" }?["gateway"]
+        parsed.mtu = interface?.child("mtu")?["size"].flatMap { Int($0) }
+        parsed.vlan = parsed.bridge.flatMap(bridgeToVNI)
+        if parsed.vlan == nil, let md = tree.child("metadata")?.children.first(where: { $0.name.hasSuffix("container") }) {
+            parsed.vlan = md["vlan"].flatMap { Int($0) }
+        }
+        return parsed
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

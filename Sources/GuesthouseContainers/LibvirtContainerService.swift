@@ -1,0 +1,202 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseCore
+import GuesthouseLibvirt
+import GuesthouseOverlay
+import Libvirt
+
+/// Containers as libvirt-LXC domains on this host: each `container<id>` has its own network
+/// namespace (`<privnet/>`), eth0 on the VNI's bridge with a fixed address and a stable MAC, and a
+/// root filesystem of its own (an overlayfs layer over the shared base). Every libvirt call and file
+/// operation runs on the libvirt executor, never on Swift's cooperative pool.
+public struct LibvirtContainerService: ContainerService {
+    public let config: ContainersConfig
+    /// This server's id in the overlay (the second byte of the containers' MACs); 0 without `[overlay]`.
+    let serverID: Int
+    /// eth0's MTU: the overlay's.
+    let mtu: Int?
+    let pool: ConnectionPool
+    let executor: LibvirtExecutor
+    let base: BaseRootfs
+    /// How long a graceful stop may take before the container is stopped by force.
+    let stopTimeout: Duration
+
+    public init(config: ContainersConfig, overlay: OverlayConfig?, pool: ConnectionPool, executor: LibvirtExecutor,
+                stopTimeout: Duration = .seconds(10)) {
+        self.config = config
+        self.serverID = overlay?.serverID ?? 0
+        self.mtu = overlay?.mtu
+        self.pool = pool
+        self.executor = executor
+        self.base = BaseRootfs(path: config.rootfs, busybox: config.busybox)
+        self.stopTimeout = stopTimeout
+    }
+
+    public var vnis: [Int] { config.vnis }
+
+    /// Builds the base root filesystem unless it is there (containers otherwise build it on first use).
+    public func prepareBase(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let base = self.base
+        try await executor.run { try base.ensure(progress: progress) }
+    }
+
+    public func create(_ spec: ContainerSpec) async throws -> Container {
+        guard config.vnis.contains(spec.vlan) else {
+            throw GuesthouseError.invalid("vlan must be one of \(config.vnis.map(String.init).joined(separator: ", "))")
+        }
+        guard let ip = IPv4Interface(spec.ip), ip.isHostAddress else { throw GuesthouseError.invalid("ip is not a host address with a prefix") }
+        let gateway = try config.gateway.map { template in
+            let text = template.replacingOccurrences(of: "{vni}", with: String(spec.vlan))
+            guard let address = IPv4Address(text) else {
+                throw GuesthouseError.hypervisor("[containers] gateway gives \"\(text)\", not an IPv4 address")
+            }
+            return address
+        }
+        let definition = ContainerDefinition(
+            id: spec.id, vlan: spec.vlan, ip: ip, bridge: config.bridgeName(vni: spec.vlan),
+            mac: ContainerDefinition.mac(id: spec.id, serverID: serverID), gateway: gateway, mtu: mtu,
+            memoryMiB: config.memoryMiB, rootfs: layer(spec.id).rootfs)
+        let layer = layer(spec.id)
+        let base = self.base
+        try await withConnection("create container") { conn in
+            if (try? conn.domain(name: definition.name)) != nil {
+                throw GuesthouseError.conflict("id \(spec.id) is in use by \(definition.name)")
+            }
+            guard FileManager.default.fileExists(atPath: "/sys/class/net/\(definition.bridge)/bridge") else {
+                throw GuesthouseError.hypervisor("the bridge \(definition.bridge) of vlan \(spec.vlan) does not exist "
+                                                 + "(is the overlay up? guesthouse overlay up)")
+            }
+            try base.ensure()
+            guard try layer.claim() else {
+                throw GuesthouseError.conflict("id \(spec.id) is in use: \(layer.directory) exists (a create in progress, "
+                                               + "or a layer left behind: remove it)")
+            }
+            var domain: Domain?
+            do {
+                try layer.mount()
+                domain = try conn.defineDomain(xml: definition.xml)
+                try domain!.start()
+            } catch {
+                if let domain {
+                    if (try? domain.isActive()) == true { try? domain.destroy() }
+                    try? domain.undefine()
+                }
+                try? layer.remove()
+                throw error
+            }
+        }
+        return try await container(id: spec.id)
+    }
+
+    public func runningIDs() async throws -> [Int] {
+        try await withConnection("list containers") { conn in
+            try conn.allDomains().compactMap { domain in
+                guard let id = ContainerDefinition.id(fromName: domain.name), (try? domain.isActive()) == true else { return nil }
+                return id
+            }.sorted()
+        }
+    }
+
+    public func container(id: Int) async throws -> Container {
+        let config = self.config
+        return try await withDomain(id, "container info") { domain in
+            let info = try domain.runtimeInfo()
+            let parsed = ContainerDefinition.parse(try domain.xml()) { bridge in
+                config.vnis.first { config.bridgeName(vni: $0) == bridge }
+            }
+            let state: Container.State = switch info.state {
+            case .running, .blocked: .running
+            case .paused, .pmSuspended: .paused
+            case .shutoff, .shutdown, .crashed: .stopped
+            case .noState: .other
+            }
+            var container = Container(id: id, name: ContainerDefinition.name(id), state: state,
+                                      memoryLimitBytes: info.maxMemoryKiB * 1024)
+            container.vlan = parsed.vlan
+            container.ip = parsed.ip
+            container.gateway = parsed.gateway
+            container.mac = parsed.mac
+            container.bridge = parsed.bridge
+            container.mtu = parsed.mtu
+            if state == .running || state == .paused {
+                container.memoryBytes = info.memoryKiB * 1024
+                container.cpuSeconds = Double(info.cpuTimeNanoseconds) / 1e9
+            }
+            return container
+        }
+    }
+
+    public func start(id: Int) async throws {
+        let layer = layer(id)
+        try await withDomain(id, "start container") { domain in
+            if try domain.isActive() { throw GuesthouseError.conflict("container \(id) is already running") }
+            try layer.mount()
+            try domain.start()
+        }
+    }
+
+    public func stop(id: Int) async throws {
+        let deadline = ContinuousClock.now + stopTimeout
+        try await withDomain(id, "stop container") { domain in
+            guard try domain.isActive() else { throw GuesthouseError.conflict("container \(id) is not running") }
+            try? domain.shutdownBySignal()
+            while (try? domain.isActive()) == true, ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            if try domain.isActive() { try domain.destroy() }
+        }
+    }
+
+    public func delete(id: Int) async throws {
+        let layer = layer(id)
+        try await withDomain(id, "delete container") { domain in
+            if try domain.isActive() { try domain.destroy() }
+            try domain.undefine()
+            try layer.remove()
+        }
+    }
+
+    public func consoleLog(id: Int) async throws -> String {
+        let layer = layer(id)
+        return try await withDomain(id, "container console") { _ in layer.consoleLog() }
+    }
+
+    // MARK: -
+
+    func layer(_ id: Int) -> ContainerLayer {
+        ContainerLayer(layers: config.layers, name: ContainerDefinition.name(id), base: config.rootfs)
+    }
+
+    /// Runs `body` on the libvirt executor with the container's domain; 404 when there is none.
+    func withDomain<T: Sendable>(_ id: Int, _ operation: String,
+                                 _ body: @escaping @Sendable (Domain) throws -> T) async throws -> T {
+        try await withConnection(operation) { conn in
+            let domain: Domain
+            do {
+                domain = try conn.domain(name: ContainerDefinition.name(id))
+            } catch let error as LibvirtError {
+                guard error.kind == .notFound else { throw error }
+                throw GuesthouseError.notFound("container \(id) not found")
+            }
+            return try body(domain)
+        }
+    }
+
+    /// Runs `body` with a connection to the containers' URI on the libvirt executor; libvirt's
+    /// errors become `GuesthouseError`s.
+    func withConnection<T: Sendable>(_ operation: String,
+                                     _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let conn = try await pool.connection(uri: config.uri)
+        let uri = config.uri
+        do {
+            return try await executor.run { try body(conn) }
+        } catch let error as LibvirtError {
+            if !conn.isAlive { pool.evict(uri: uri) }
+            switch error.kind {
+            case .notFound: throw GuesthouseError.notFound(error.message)
+            case .conflict: throw GuesthouseError.conflict(error.message)
+            default: throw GuesthouseError.hypervisor("\(operation): \(error.message)")
+            }
+        }
+    }
+}
