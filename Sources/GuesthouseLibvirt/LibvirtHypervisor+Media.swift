@@ -24,7 +24,7 @@ extension LibvirtHypervisor: GuestMedia {
                     throw GuesthouseError.conflict("guest '\(domain.name)' has no CD-ROM drive; stop it to get one")
                 }
                 let changed = drive.setting("type", "file").replacingChild("source", with: source)
-                try domain.updateDevice(changed.rendered())
+                try Self.changeMedia(domain, changed.rendered())
             } else {
                 let tree = try Self.inactiveTree(domain)
                 if Self.cdrom(in: tree) == nil && path == nil { return nil }
@@ -42,6 +42,22 @@ extension LibvirtHypervisor: GuestMedia {
                 }
             }
             return Self.mediaName(conn, Self.cdrom(in: try XMLTree.parse(Self.lookup(conn, id: domain.uuid).xml())))
+        }
+    }
+
+    /// Changes a running guest's media. The tray is opened by force: a guest that locked it would
+    /// otherwise keep it shut. Firmware probing the drive (SeaBIOS right after a start) can still
+    /// close it between QEMU's steps ("Tray of device ... is not open"), so the change is tried
+    /// again a few times before that is an error (a 502 the client may retry).
+    static func changeMedia(_ domain: Domain, _ xml: String) throws {
+        var attempt = 0
+        while true {
+            do {
+                return try domain.updateDevice(xml, force: true)
+            } catch let error as LibvirtError where error.message.contains("Tray") && attempt < 3 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+            }
         }
     }
 

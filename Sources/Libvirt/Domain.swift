@@ -116,8 +116,10 @@ public final class Domain: @unchecked Sendable {
     }
 
     /// Changes a device (XML) in the persistent definition, and in the live domain when it runs.
-    public func updateDevice(_ xml: String) throws {
-        try check("virDomainUpdateDeviceFlags", virDomainUpdateDeviceFlags(pointer, xml, liveAndConfigFlags()))
+    /// - Parameter force: for removable media, eject even when the guest has locked the tray.
+    public func updateDevice(_ xml: String, force: Bool = false) throws {
+        let flags = liveAndConfigFlags() | (force ? VIR_DOMAIN_DEVICE_MODIFY_FORCE.rawValue : 0)
+        try check("virDomainUpdateDeviceFlags", virDomainUpdateDeviceFlags(pointer, xml, flags))
     }
 
     private func liveAndConfigFlags() -> UInt32 {
