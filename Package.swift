@@ -51,6 +51,7 @@ let package = Package(
                 "GuesthouseCore",
                 "GuesthouseConfig",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(

@@ -36,13 +36,15 @@ public final class ConnectionPool: Sendable {
     /// - Throws: `GuesthouseError` (`hypervisorError` when unreachable, `unauthorized` when refused).
     public func connection(uri: String, credentials: LibvirtCredentials? = nil) async throws -> Connection {
         let key = Key(uri: uri, credentials: credentials)
-        let opening: Task<Connection, any Error> = state.withLock { state in
+        enum Lookup { case open(Connection), opening(Task<Connection, any Error>) }
+        let lookup: Lookup = state.withLock { state in
             if let conn = state.open[key] {
-                if conn.isAlive { return Task { conn } }
+                // The hot path: an open connection, handed out with no task and no timer.
+                if conn.isAlive { return .open(conn) }
                 state.open[key] = nil
                 logger.info("libvirt connection lost, reopening", metadata: ["uri": "\(uri)"])
             }
-            if let pending = state.opening[key] { return pending }
+            if let pending = state.opening[key] { return .opening(pending) }
             // The open stays registered until libvirt returns, even after callers gave up on it, so a
             // host that hangs costs one blocked worker, not one per request.
             let task = Task { [executor, registry = self.state] () throws -> Connection in
@@ -67,10 +69,15 @@ public final class ConnectionPool: Sendable {
                 }
             }
             state.opening[key] = task
-            return task
+            return .opening(task)
         }
-        return try await withTimeout(seconds: connectTimeout, what: "hypervisor \(uri)") {
-            try await opening.value
+        switch lookup {
+        case .open(let conn):
+            return conn
+        case .opening(let opening):
+            return try await withTimeout(seconds: connectTimeout, what: "hypervisor \(uri)") {
+                try await opening.value
+            }
         }
     }
 

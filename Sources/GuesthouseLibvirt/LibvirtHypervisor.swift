@@ -39,16 +39,14 @@ public struct LibvirtHypervisor: Hypervisor {
         let family = self.family
         let executor = self.executor
         do {
-            return try await withTimeout(seconds: operationTimeout, what: "\(operation) on \(uri)") {
-                try await executor.run {
-                    do {
-                        return try body(conn)
-                    } catch let error as LibvirtError {
-                        if error.kind == .unreachable && !conn.isAlive {
-                            throw DeadConnection(mapped: LibvirtErrorMapping.map(error, operation: operation, family: family))
-                        }
-                        throw LibvirtErrorMapping.map(error, operation: operation, family: family)
+            return try await runOnExecutor(executor, seconds: operationTimeout, what: "\(operation) on \(uri)") {
+                do {
+                    return try body(conn)
+                } catch let error as LibvirtError {
+                    if error.kind == .unreachable && !conn.isAlive {
+                        throw DeadConnection(mapped: LibvirtErrorMapping.map(error, operation: operation, family: family))
                     }
+                    throw LibvirtErrorMapping.map(error, operation: operation, family: family)
                 }
             }
         } catch let dead as DeadConnection {

@@ -1,5 +1,6 @@
 import Foundation
 import GuesthouseCore
+import Libvirt
 
 /// Runs `body`, or throws `hypervisorError` when it has not finished after `seconds`.
 ///
@@ -20,6 +21,30 @@ func withTimeout<T: Sendable>(seconds: Double, what: String,
                 work.cancel()
             }
             race.onFinish { timer.cancel() }
+        }
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// Runs `body` on the libvirt executor, or throws `hypervisorError` when it has not finished after
+/// `seconds`: the blocked worker goes on and its result is dropped. The hot path of every libvirt
+/// operation, so it makes no extra task: the work is queued straight onto the pool and the deadline
+/// goes to the `DeadlineWatch`.
+func runOnExecutor<T: Sendable>(_ executor: LibvirtExecutor, seconds: Double, what: String,
+                                _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let race = TimeoutRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.set(continuation)
+            let deadline = DeadlineWatch.shared.arm(seconds: seconds) {
+                race.finish(.failure(GuesthouseError.hypervisor("\(what) did not answer within \(Int(seconds)) s")))
+            }
+            race.onFinish { DeadlineWatch.shared.disarm(deadline) }
+            executor.submit { active in
+                guard active else { return race.finish(.failure(CancellationError())) }
+                race.finish(Result { try body() })
+            }
         }
     } onCancel: {
         race.finish(.failure(CancellationError()))

@@ -54,6 +54,14 @@ public final class LibvirtExecutor: Sendable {
         try await pool.runIfActive(body)
     }
 
+    /// Queues `work` for a worker thread without waiting for it; `work` learns whether the pool
+    /// was still running (false: it is shutting down and `work` must only clean up).
+    public func submit(_ work: @escaping @Sendable (_ active: Bool) -> Void) {
+        pool.submit { state in
+            if case .active = state { work(true) } else { work(false) }
+        }
+    }
+
     deinit {
         pool.shutdownGracefully { _ in }
     }

@@ -45,7 +45,13 @@ public final class XMLTree: Sendable {
     }
 
     /// The element's text, trimmed of surrounding whitespace.
-    public var trimmedText: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+    public var trimmedText: String {
+        // By hand: Foundation's trimmingCharacters bridges through NSString and showed in profiles.
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
 
     /// The attribute's value.
     public subscript(attribute: String) -> String? { attributes[attribute] }

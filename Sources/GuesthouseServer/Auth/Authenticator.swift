@@ -55,8 +55,9 @@ public final class Authenticator: Sendable {
         hasher.update(data: Data(credentials.password.utf8))
         let key = hasher.finalize()
         let now = ContinuousClock.now
-        let task: Task<Bool, Never> = state.withLock { state in
-            if let until = state.verified[key], until > now { return Task { true } }
+        // The hot path (a credential verified recently) takes the lock once and makes no task.
+        let task: Task<Bool, Never>? = state.withLock { state in
+            if let until = state.verified[key], until > now { return nil }
             if let pending = state.pending[key] { return pending }
             let pool = self.pool
             let check = self.check
@@ -67,6 +68,7 @@ public final class Authenticator: Sendable {
             state.pending[key] = task
             return task
         }
+        guard let task else { return true }
         let ok = await task.value
         state.withLock { state in
             state.pending[key] = nil
