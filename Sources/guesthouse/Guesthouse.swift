@@ -7,7 +7,7 @@ struct Guesthouse: AsyncParsableCommand {
         commandName: "guesthouse",
         abstract: "Guests (VMs and containers) on many hypervisor hosts through libvirt.",
         subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self, SpoolCommand.self, WirtCLICommand.self,
-                      BenchWirtCommand.self, BenchVmangoCommand.self, OverlayCommand.self, RootfsCommand.self,
+                      BenchWirtCommand.self, BenchVmangoCommand.self, BenchRestartCommand.self, OverlayCommand.self, RootfsCommand.self,
                       BenchContainersCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
