@@ -77,11 +77,15 @@ struct BenchCommand: AsyncParsableCommand {
         let list = try Wrk.run(url: "\(base)/test/localhost/guests", header: header, seconds: seconds,
                                connections: min(connections, 16))
         let rss = Self.rssMiB(pid: server.processIdentifier)
+        let anon = Self.rssMiB(pid: server.processIdentifier, field: "RssAnon:")
+        let file = Self.rssMiB(pid: server.processIdentifier, field: "RssFile:")
         print(Self.row("http: /healthz", health))
         print(Self.row("http: guest info", info))
         print(Self.row("http: list \(guests) guests", list))
         print(String(format: "server RSS after load: %.1f MiB (target < 50); before load %.1f MiB, "
                      + "which includes the in-process test driver holding the %d guests", rss, idleRSS, guests))
+        print(String(format: "  of which private (anonymous) %.1f MiB, mapped files (code of the binary and its "
+                     + "libraries, shared and reclaimable) %.1f MiB", anon, file))
         print("")
         print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
         print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
@@ -148,9 +152,9 @@ struct BenchCommand: AsyncParsableCommand {
         throw ValidationError("the server did not come up at \(base)")
     }
 
-    static func rssMiB(pid: Int32) -> Double {
+    static func rssMiB(pid: Int32, field: String = "VmRSS:") -> Double {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
         return kib / 1024
     }
