@@ -13,9 +13,9 @@ extension LibvirtMachineProvider {
         try Validation.name(request.name, field: "Name")
         let uuid = UUID().uuidString.lowercased()
         let drive = uploadsVolumes
-            ? try ConfigDrive(hostname: request.name, uuid: uuid, publicKeys: request.sshKeys,
-                              userdata: request.userdata).isoImage()
+            ? ConfigDrive(hostname: request.name, uuid: uuid, publicKeys: request.sshKeys, userdata: request.userdata)
             : nil
+        // All of it on the libvirt executor: the ISO tool and libvirt's calls block.
         return try await hypervisor.withConnection("machine create") { conn in
             var undo = UndoStack(logger: logger, machine: request.name)
             do {
@@ -28,7 +28,7 @@ extension LibvirtMachineProvider {
         }
     }
 
-    private func build(_ conn: Connection, _ request: MachineRequest, uuid: String, configDrive: Data?,
+    private func build(_ conn: Connection, _ request: MachineRequest, uuid: String, configDrive: ConfigDrive?,
                        undo: inout UndoStack) throws -> Machine {
         if (try? conn.domain(name: request.name)) != nil {
             throw GuesthouseError.conflict("machine \"\(request.name)\" already exists")
@@ -62,7 +62,7 @@ extension LibvirtMachineProvider {
 
         // 3. The config drive.
         if let configDrive {
-            let volume = try uploadConfigDrive(conn, pool: pool, name: request.name, iso: configDrive)
+            let volume = try uploadConfigDrive(conn, pool: pool, name: request.name, iso: try configDrive.isoImage())
             undo.push("delete config drive") { try volume.delete() }
             context["ConfigDrivePath"] = try volume.path()
         }
