@@ -114,6 +114,13 @@ import Testing
 
     @Test func aRealGuestBootsWithItsKeysAndUserData() async throws {
         try await Self.withProvider(template: { Self.template(serialLog: $0) }) { scratch, serialLog, client in
+            let images = try await client.call(.get, "/api/images/", headers: TestServer.vmangoAuth)
+            let tiny = ((object(images.json)["Images"] as? [String: Any])?["QEMU1"] as? [[String: Any]] ?? []).first
+            #expect(tiny?["Id"] as? String == Self.image)
+            #expect(tiny?["Type"] as? Int == 0)
+            // A real pool knows the file's mtime: the image's Date is RFC 3339.
+            #expect((tiny?["Date"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil)
+
             let name = scratch.prefix + "-vm"
             let marker = "userdata-\(UUID().uuidString.prefix(8))"
             let userdata = "#cloud-config\n# \(marker)"
