@@ -18,6 +18,10 @@ import Testing
                 ("put", "/{hypervisor}/{host}/guests/{guest_id}"), ("delete", "/{hypervisor}/{host}/guests/{guest_id}"),
                 ("put", "/{hypervisor}/{host}/guests/{guest_id}/power"),
                 ("put", "/{hypervisor}/{host}/guests/{guest_id}/reboot"),
+                ("get", "/api/machines/"), ("post", "/api/machines/"), ("get", "/api/machines/{provider}/{id}/"),
+                ("delete", "/api/machines/{provider}/{id}/"), ("post", "/api/machines/{provider}/{id}/start/"),
+                ("post", "/api/machines/{provider}/{id}/stop/"), ("post", "/api/machines/{provider}/{id}/reboot/"),
+                ("get", "/api/images/"),
             ]
             for (method, path) in expected {
                 let operation = paths[path]?[method] as? [String: Any]
@@ -26,6 +30,10 @@ import Testing
             }
             let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
             #expect(schemas?["Guest"] != nil && schemas?["Error"] != nil)
+            #expect(schemas?["Machine"] != nil && schemas?["Image"] != nil)
+            // vmango's routes answer errors in vmango's shape.
+            let machineErrors = (paths["/api/machines/"]?["post"] as? [String: Any])?["responses"] as? [String: Any]
+            #expect(String(describing: machineErrors?["400"] ?? "").contains("VmangoError"))
         }
     }
 }
