@@ -49,28 +49,15 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("binding: list \(guests) guests", floorList))
 
         // The server, as its own process, under wrk.
-        let password = "bench-\(UUID().uuidString.prefix(8))"
-        let config = work.appendingPathComponent("bench.toml")
-        try """
-        [server]
-        listen = "127.0.0.1:\(port)"
-        [user.bench]
-        password = "\(Bcrypt.hash(password, cost: 10))"
-        [family.test]
-        local_uri = "\(uri)"
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        server.arguments = ["serve", "--config", config.path]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-        let base = "http://127.0.0.1:\(port)"
-        try await Self.waitForHealth(base)
+        let child = try await BenchServer.start(port: port, directory: work, config: """
+            [family.test]
+            local_uri = "\(uri)"
+            """)
+        let server = child.process
+        defer { child.stop() }
+        let base = child.base
         let idleRSS = Self.rssMiB(pid: server.processIdentifier)
-        let token = Data("bench:\(password)".utf8).base64EncodedString()
-        let header = "x-simplestack-hypervisor-token: \(token)"
+        let header = "x-simplestack-hypervisor-token: \(child.token)"
         let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
         let info = try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header, seconds: seconds,
                                connections: connections)
@@ -157,6 +144,48 @@ struct BenchCommand: AsyncParsableCommand {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
         return kib / 1024
+    }
+}
+
+/// A `guesthouse serve` child for the benchmarks: user `bench` with a fresh password, on loopback.
+struct BenchServer {
+    let process: Process
+    let base: String
+    /// The Simplestack token of user `bench`.
+    let token: String
+
+    /// Starts the server with `config` added to its configuration and waits until it answers.
+    static func start(port: Int, directory: URL, config: String) async throws -> BenchServer {
+        let password = "bench-\(UUID().uuidString.prefix(8))"
+        let file = directory.appendingPathComponent("bench-\(port).toml")
+        try """
+        [server]
+        listen = "127.0.0.1:\(port)"
+        connect_timeout = 2
+        [user.bench]
+        password = "\(Bcrypt.hash(password, cost: 10))"
+        \(config)
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["serve", "--config", file.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = BenchServer(process: process, base: "http://127.0.0.1:\(port)",
+                                 token: Data("bench:\(password)".utf8).base64EncodedString())
+        do {
+            try await BenchCommand.waitForHealth(server.base)
+        } catch {
+            server.stop()
+            throw error
+        }
+        return server
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
     }
 }
 

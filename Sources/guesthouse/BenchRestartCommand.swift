@@ -3,7 +3,6 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import HummingbirdBcrypt
 
 /// `guesthouse bench-restart`: restarts libvirtd while clients load the server with requests to
 /// `qemu:///system`, and reports what they saw: answers by status, the slowest answer (nothing may
@@ -27,28 +26,13 @@ struct BenchRestartCommand: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("guesthouse-restart-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let password = "bench-\(UUID().uuidString.prefix(8))"
-        let config = work.appendingPathComponent("restart.toml")
-        try """
-        [server]
-        listen = "127.0.0.1:\(port)"
-        connect_timeout = 2
-        [user.bench]
-        password = "\(Bcrypt.hash(password, cost: 10))"
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        server.arguments = ["serve", "--config", config.path]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-        let base = "http://127.0.0.1:\(port)"
-        try await BenchCommand.waitForHealth(base)
+        let child = try await BenchServer.start(port: port, directory: work, config: "")
+        defer { child.stop() }
+        let base = child.base
 
         let request: URLRequest = {
             var request = URLRequest(url: URL(string: "\(base)/kvm/localhost/guests")!)
-            request.setValue(Data("bench:\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "x-simplestack-hypervisor-token")
+            request.setValue(child.token, forHTTPHeaderField: "x-simplestack-hypervisor-token")
             request.timeoutInterval = 30
             return request
         }()
