@@ -33,7 +33,8 @@ import Testing
             #expect(schemas?["Machine"] != nil && schemas?["Image"] != nil)
             // vmango's routes answer errors in vmango's shape.
             let machineErrors = (paths["/api/machines/"]?["post"] as? [String: Any])?["responses"] as? [String: Any]
-            #expect(String(describing: machineErrors?["400"] ?? "").contains("VmangoError"))
+            let badRequest = String(describing: machineErrors?["400"] ?? "")
+            #expect(badRequest.contains("VmangoError"))
         }
     }
 }

@@ -157,6 +157,23 @@ import Testing
         }
     }
 
+    @Test func theJSONAPITakesTheSessionCookieButChangesNeedItsToken() async throws {
+        try await Self.server().run { client in
+            let (cookies, csrf) = try await Self.logIn(client)
+            let cookie = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            let list = try await client.call(.get, "/api/machines/", headers: [.cookie: cookie])
+            #expect(list.status == .ok)
+            let forged = try await client.call(.post, "/api/machines/LOCAL1/web-1/stop/", headers: [.cookie: cookie])
+            #expect(forged.status == .forbidden)
+            #expect(client.vmangoError(forged.json).contains("X-CSRF-Token"))
+            let stopped = try await client.call(.post, "/api/machines/LOCAL1/web-1/stop/",
+                                                headers: [.cookie: cookie, .init("X-CSRF-Token")!: csrf])
+            #expect(stopped.status == .ok)
+            let tampered = try await client.call(.get, "/api/machines/", headers: [.cookie: cookie + "x"])
+            #expect(tampered.status == .unauthorized)
+        }
+    }
+
     @Test func withoutASessionSecretTheWebUIIsOff() async throws {
         try await TestServer.vmango().run { client in
             let r = try await Self.request(client, .get, "/login/")

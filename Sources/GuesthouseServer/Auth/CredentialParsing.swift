@@ -7,6 +7,8 @@ extension HTTPField.Name {
     static let simplestackToken = Self("x-simplestack-hypervisor-token")!
     static let vmangoUser = Self("X-Vmango-User")!
     static let vmangoPass = Self("X-Vmango-Pass")!
+    /// A web UI session's CSRF token, for JSON API changes made with its cookie.
+    static let csrfToken = Self("X-CSRF-Token")!
 }
 
 /// Reads credentials from a request: the Simplestack token (`base64(user:password)`), vmango's

@@ -10,10 +10,31 @@ struct VmangoRoutes: Sendable {
     let config: Config
     let authenticator: Authenticator
 
-    /// The authenticated user's name; vmango's own text on failure.
+    /// Checks web UI sessions; nil without `[server] session_secret`.
+    let sessions: SessionCodec?
+
+    init(providers: any MachineProviders, config: Config, authenticator: Authenticator) {
+        self.providers = providers
+        self.config = config
+        self.authenticator = authenticator
+        self.sessions = config.server.sessionSecret.map(SessionCodec.init)
+    }
+
+    /// The authenticated user's name; vmango's own text on failure. Besides credentials, a web UI
+    /// session cookie is taken (as vmango did): for GETs as it is, for changes only with the
+    /// session's CSRF token in `X-CSRF-Token`, so another site cannot act with a user's cookie.
     func user(_ request: Request) async throws -> String {
         do {
-            return try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+            let credentials = try CredentialParsing.credentials(from: request)
+            if credentials == nil, let cookie = request.cookies[WebSession.cookieName],
+               let session = sessions?.decode(cookie.value) {
+                if request.method == .get || request.method == .head { return session.user }
+                guard let token = request.headers[.csrfToken], constantTimeEqual(token, session.csrf) else {
+                    throw GuesthouseError(.forbidden, "a change made with a session cookie needs its X-CSRF-Token")
+                }
+                return session.user
+            }
+            return try await authenticator.authenticate(credentials)
         } catch let error as GuesthouseError where error.kind == .unauthorized {
             throw GuesthouseError(.unauthorized, "Authentication failed")
         }

@@ -19,7 +19,7 @@ enum WebTemplates {
         "layout": """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>{{title}} · Guesthouse</title>
-        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="viewport" content="width=device-width, initial-scale=1">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}
         <style>
         body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
         header{background:#1d2330;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center}
