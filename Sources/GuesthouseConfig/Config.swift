@@ -29,6 +29,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// How long a libvirt connection may take to open before the request answers 502, in seconds.
     public var connectTimeoutSeconds: Double = 10
+    /// How long a guest's info read from libvirt may be served again, in seconds (0: never).
+    public var infoCacheSeconds: Double = 1
     public init() {}
 }
 

@@ -26,7 +26,12 @@ public final class ConnectionPool: Sendable {
     /// - Parameters:
     ///   - executor: where blocking opens run.
     ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
-    public init(executor: LibvirtExecutor, connectTimeout: Double = 10, logger: Logger = Logger(label: "guesthouse.libvirt")) {
+    /// Recently read guest infos (see `GuestInfoCache`).
+    public let guestInfo: GuestInfoCache
+
+    public init(executor: LibvirtExecutor, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
+                logger: Logger = Logger(label: "guesthouse.libvirt")) {
+        self.guestInfo = GuestInfoCache(ttl: .milliseconds(Int64(infoCacheSeconds * 1000)))
         self.executor = executor
         self.connectTimeout = connectTimeout
         self.logger = logger

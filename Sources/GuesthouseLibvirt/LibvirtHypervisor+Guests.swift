@@ -17,8 +17,10 @@ extension LibvirtHypervisor {
     }
 
     public func guest(id: String) async throws -> Guest {
-        try await withConnection("guest info") { conn in
-            try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
+        try await pool.guestInfo.guest(uri: uri, id: id) {
+            try await withConnection("guest info", readOnly: true) { conn in
+                try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
+            }
         }
     }
 

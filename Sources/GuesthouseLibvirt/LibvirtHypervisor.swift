@@ -33,8 +33,12 @@ public struct LibvirtHypervisor: Hypervisor {
 
     /// Runs `body` with a live connection on the libvirt executor, mapping libvirt's errors and
     /// dropping the connection when they say it is dead.
-    public func withConnection<T: Sendable>(_ operation: String,
+    /// Every operation but plain reads (`readOnly`) may change the host: the guest info cache of
+    /// this URI is dropped before and after it.
+    public func withConnection<T: Sendable>(_ operation: String, readOnly: Bool = false,
                                      _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        if !readOnly { pool.guestInfo.invalidate(uri: uri) }
+        defer { if !readOnly { pool.guestInfo.invalidate(uri: uri) } }
         let conn = try await pool.connection(uri: uri, credentials: credentials)
         let family = self.family
         let executor = self.executor

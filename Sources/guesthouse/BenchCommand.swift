@@ -37,7 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
         // The floor: the same driver calls in-process, no HTTP.
         Libvirt.initialize()
         let executor = LibvirtExecutor(threads: 4)
-        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: executor), executor: executor, uri: uri,
+        // No info cache here: the floor is what libvirt and the binding cost for every read.
+        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: executor, infoCacheSeconds: 0),
+                                           executor: executor, uri: uri,
                                            family: "test", domainType: "test", hostName: "localhost")
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) { _ = try await hypervisor.guest(id: guestID) }
@@ -61,6 +63,17 @@ struct BenchCommand: AsyncParsableCommand {
         let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
         let info = try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header, seconds: seconds,
                                connections: connections)
+        // The same, each request for one of all the guests (wrk's Lua picks one at random).
+        let spread = work.appendingPathComponent("spread.lua")
+        try """
+        math.randomseed(42)
+        request = function()
+          local i = math.random(0, \(guests - 4))
+          return wrk.format("GET", string.format("/test/localhost/guests/6f1e8f2a-0000-4000-8000-%012x", 1000 + i))
+        end
+        """.write(to: spread, atomically: true, encoding: .utf8)
+        let infoSpread = try Wrk.run(url: base, header: header, seconds: seconds, connections: connections,
+                                     script: spread)
         let list = try Wrk.run(url: "\(base)/test/localhost/guests", header: header, seconds: seconds,
                                connections: min(connections, 16))
         let rss = Self.rssMiB(pid: server.processIdentifier)
@@ -68,6 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         let file = Self.rssMiB(pid: server.processIdentifier, field: "RssFile:")
         print(Self.row("http: /healthz", health))
         print(Self.row("http: guest info", info))
+        print(Self.row("http: info, any of \(guests)", infoSpread))
         print(Self.row("http: list \(guests) guests", list))
         print(String(format: "server RSS after load: %.1f MiB (target < 50); before load %.1f MiB, "
                      + "which includes the in-process test driver holding the %d guests", rss, idleRSS, guests))
@@ -77,6 +91,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
         print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
         print(String(format: "guest info over HTTP / binding floor:  %.2f", info.rate / floorInfo.rate))
+        print(String(format: "info on any of \(guests) guests / healthz: %.2f (each guest read about every %.1f s, "
+                     + "the cache keeps reads 1 s)", infoSpread.rate / health.rate, Double(guests) / max(infoSpread.rate, 1)))
     }
 
     struct Figures {
@@ -191,11 +207,13 @@ struct BenchServer {
 
 /// Runs wrk (Debian's package) and reads its figures.
 enum Wrk {
-    static func run(url: String, header: String? = nil, seconds: Int, connections: Int) throws -> BenchCommand.Figures {
+    static func run(url: String, header: String? = nil, seconds: Int, connections: Int,
+                    script: URL? = nil) throws -> BenchCommand.Figures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
         var arguments = ["-t", "2", "-c", String(connections), "-d", "\(seconds)s", "--latency"]
         if let header { arguments += ["-H", header] }
+        if let script { arguments += ["-s", script.path] }
         process.arguments = arguments + [url]
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -44,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         Libvirt.initialize()
         let executor = LibvirtExecutor(threads: 16)
-        let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds, logger: logger)
+        let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds,
+                                  infoCacheSeconds: settings.server.infoCacheSeconds, logger: logger)
         let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
         let baseDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath

@@ -24,7 +24,8 @@ struct TestServer {
     let uri: String
 
     /// A server whose `test` family serves the demo node written to a fresh file.
-    init(extraGuests: Int = 0, connectTimeout: Double = 10, configure: (inout Config) -> Void = { _ in }) throws {
+    init(extraGuests: Int = 0, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
+         configure: (inout Config) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gh-test-\(UUID().uuidString)")
         let uri = try EmbeddedDefault.write(to: directory, extraGuests: extraGuests)
         self.uri = uri
@@ -36,7 +37,7 @@ struct TestServer {
         configure(&config)
         self.config = config
         Libvirt.initialize()
-        pool = ConnectionPool(executor: .shared, connectTimeout: connectTimeout)
+        pool = ConnectionPool(executor: .shared, connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds)
     }
 
     /// Runs `body` with a live HTTP client against this server. `.router` skips the socket and the

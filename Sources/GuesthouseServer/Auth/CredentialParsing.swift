@@ -31,7 +31,10 @@ enum CredentialParsing {
     }
 
     private static func decodePair(_ encoded: String, what: String) throws -> Credentials {
-        guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespaces)),
+        // Trimmed by hand: Foundation's trimmingCharacters bridges through NSString (seen in profiles).
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let trimmed = encoded.drop(while: blank).reversed().drop(while: blank).reversed()
+        guard let data = Data(base64Encoded: String(trimmed)),
               let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":") else {
             throw GuesthouseError(.unauthorized, "\(what) must be base64 of user:password")

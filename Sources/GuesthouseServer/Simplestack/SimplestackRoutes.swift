@@ -37,6 +37,7 @@ struct SimplestackRoutes: Sendable {
     /// A path parameter, percent-decoded (clients send ids such as MACs and tags unescaped or escaped).
     func parameter(_ name: String, _ context: GuesthouseContext) throws -> String {
         let raw = try context.parameters.require(name)
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
         return raw.removingPercentEncoding ?? raw
     }
 
