@@ -76,17 +76,16 @@ import Testing
             #expect(try await c.put(g + "/media_device", #"{"name": "\#(name).iso"}"#).status == 200)
             #expect(try await c.put(g + "/power", #"{"state": "start"}"#).status == 200)
 
+            // The live media change runs on the paused guest: its firmware (SeaBIOS probing the drive
+            // right after a start) cannot close the tray between QEMU's steps then. The server
+            // forces the tray and retries for guests that do (see docs/simplestack-notes.md).
+            #expect(try await c.put(g + "/power", #"{"state": "pause"}"#).status == 200)
             let ejected = try await c.put(g + "/media_device", #"{"name": null}"#)
             #expect(ejected.status == 200)
             #expect(ejected.object["name"] is NSNull)
-            // Right after a start, SeaBIOS probes the drive and can close its tray between QEMU's
-            // steps; the server retries, and a 502 that still says so may be retried by the client.
-            var inserted = try await c.put(g + "/media_device", #"{"name": "\#(name).iso"}"#)
-            let deadline = ContinuousClock.now + .seconds(60)
-            while inserted.status == 502, "\(inserted.object["message"] ?? "")".contains("Tray"), ContinuousClock.now < deadline {
-                inserted = try await c.put(g + "/media_device", #"{"name": "\#(name).iso"}"#)
-            }
+            let inserted = try await c.put(g + "/media_device", #"{"name": "\#(name).iso"}"#)
             #expect(inserted.object["name"] as? String == name + ".iso", "\(inserted.status) \(inserted.object)")
+            #expect(try await c.put(g + "/power", #"{"state": "resume"}"#).status == 200)
 
             let disk = try await c.post(g + "/disks", #"{"size": 1}"#)
             #expect(disk.status == 201)

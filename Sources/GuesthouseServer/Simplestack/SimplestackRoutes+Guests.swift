@@ -9,7 +9,7 @@ extension SimplestackRoutes {
                           success: (200, .array(.ref("Guest"))), errors: [403, 404, 502])) { request, context in
             let hv = try await hypervisor(request, context)
             let host = host(context)
-            return JSONResponse.make(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) })
+            return SimplestackGuest.listResponse(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) })
         }
         api.add(Operation(.post, p, id: "guestCreate",
                           summary: "Create a guest (JSON body); an export archive as body imports it instead",
@@ -24,14 +24,14 @@ extension SimplestackRoutes {
                 let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
                 guest = try await hv.createGuest(spec)
             }
-            return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
-                                     location: "\(base(context))/guests/\(guest.id)")
+            return SimplestackGuest(guest: guest, host: host(context))
+                .response(status: .created, location: "\(base(context))/guests/\(guest.id)")
         }
         api.add(Operation(.get, p + "/{guest_id}", id: "guestInfo", summary: "One guest", tag: "simplestack",
                           success: (200, .ref("Guest")), errors: [403, 404, 502])) { request, context in
             let hv = try await hypervisor(request, context)
             let guest = try await hv.guest(id: try parameter("guest_id", context))
-            return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)))
+            return SimplestackGuest(guest: guest, host: host(context)).response()
         }
         api.add(Operation(.put, p + "/{guest_id}", id: "guestUpdate", summary: "Change name, memory, cpus",
                           tag: "simplestack", body: SimplestackRequests.guestUpdateSchema,
@@ -39,7 +39,7 @@ extension SimplestackRoutes {
             let hv = try await hypervisor(request, context)
             let update = try SimplestackRequests.guestUpdate(try await JSONObject.read(request))
             let guest = try await hv.updateGuest(id: try parameter("guest_id", context), update)
-            return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)))
+            return SimplestackGuest(guest: guest, host: host(context)).response()
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",
                           summary: "Delete a guest (stopped first) and its disks", tag: "simplestack",
