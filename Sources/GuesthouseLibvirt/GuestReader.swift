@@ -3,12 +3,12 @@ import Libvirt
 
 /// Builds `Guest` values from domains, caching per call what many guests share (volume sizes,
 /// DHCP leases), so that listing a thousand guests costs few libvirt calls beyond one per guest.
-final class GuestReader {
+public final class GuestReader {
     let conn: Connection
     private var leases: [String: [DHCPLease]] = [:]
     private var pools: [String: StoragePool?] = [:]
 
-    init(conn: Connection) { self.conn = conn }
+    public init(conn: Connection) { self.conn = conn }
 
     func guest(_ domain: Domain) throws -> Guest {
         let state = try domain.state()
@@ -29,12 +29,17 @@ final class GuestReader {
     }
 
     /// The capacity of the volume behind a disk in bytes, nil when it is not a known volume.
-    func capacity(of disk: DomainDisk) -> UInt64? {
+    public func capacity(of disk: DomainDisk) -> UInt64? {
+        try? volume(of: disk)?.info().capacity
+    }
+
+    /// The storage volume behind a disk (`<source pool= volume=>` or a file path), nil when none.
+    public func volume(of disk: DomainDisk) -> StorageVolume? {
         if let poolName = disk.pool, let volumeName = disk.volume {
-            return (try? storagePool(poolName)?.volume(name: volumeName).info().capacity) ?? nil
+            return (try? storagePool(poolName)?.volume(name: volumeName)) ?? nil
         }
         guard let path = disk.source, path.hasPrefix("/") else { return nil }
-        return try? conn.storageVolume(path: path).info().capacity
+        return try? conn.storageVolume(path: path)
     }
 
     func storagePool(_ name: String) -> StoragePool? {
@@ -46,13 +51,18 @@ final class GuestReader {
 
     /// The first IPv4 address a network's DHCP server leased to one of the interfaces.
     func address(of interfaces: [DomainInterface]) -> String? {
+        lease(of: interfaces)?.address
+    }
+
+    /// The first DHCP lease a network's server gave one of the interfaces.
+    public func lease(of interfaces: [DomainInterface]) -> DHCPLease? {
         for interface in interfaces {
             guard let network = interface.network else { continue }
             if leases[network] == nil {
                 leases[network] = (try? conn.network(name: network).dhcpLeases()) ?? []
             }
-            if let lease = leases[network]?.first(where: { $0.mac.lowercased() == interface.mac }) {
-                return lease.address
+            if let lease = leases[network]?.first(where: { $0.mac.lowercased() == interface.mac.lowercased() }) {
+                return lease
             }
         }
         return nil

@@ -105,13 +105,9 @@ extension LibvirtHypervisor {
             if try domain.isActive() { try domain.destroy() }
             try domain.undefine()
             // The guest's disks go with it; CD images stay, they are shared.
+            let reader = GuestReader(conn: conn)
             for disk in definition.disks where disk.device == "disk" {
-                let reader = GuestReader(conn: conn)
-                if let pool = disk.pool, let volume = disk.volume {
-                    try? reader.storagePool(pool)?.volume(name: volume).delete()
-                } else if let path = disk.source, path.hasPrefix("/") {
-                    try? conn.storageVolume(path: path).delete()
-                }
+                try? reader.volume(of: disk)?.delete()
             }
         }
     }

@@ -15,12 +15,11 @@ func withTimeout<T: Sendable>(seconds: Double, what: String,
             let work = Task {
                 do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
             }
-            let timer = Task {
-                try? await Task.sleep(for: .seconds(seconds))
+            let deadline = DeadlineWatch.shared.arm(seconds: seconds) {
                 race.finish(.failure(GuesthouseError.hypervisor("\(what) did not answer within \(Int(seconds)) s")))
                 work.cancel()
             }
-            race.onFinish { timer.cancel() }
+            race.onFinish { DeadlineWatch.shared.disarm(deadline) }
         }
     } onCancel: {
         race.finish(.failure(CancellationError()))

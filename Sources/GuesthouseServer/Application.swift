@@ -20,8 +20,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     api.add(health) { _, _ in HealthResponse.ok }
 
     SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
-    VmangoRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(api)
-    WebRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator).register(router)
+    // One set of providers and one session codec for vmango's JSON API and its web pages.
+    let providers = machines ?? NoMachineProviders()
+    let sessions = config.server.sessionSecret.map(SessionCodec.init)
+    VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions).register(api)
+    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",

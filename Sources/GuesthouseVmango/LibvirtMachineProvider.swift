@@ -123,19 +123,12 @@ public struct LibvirtMachineProvider: Sendable {
                     }
                 }
             }
-            for disk in definition.disks where disk.device == "disk" || ConfigDriveNaming.isConfigDrive(disk) {
-                try volume(conn, of: disk)?.delete()
+            let reader = GuestReader(conn: conn)
+            for disk in definition.disks where disk.device == "disk" || MachineVolumeNames.isConfigDrive(disk) {
+                try reader.volume(of: disk)?.delete()
             }
             try domain.undefine()
         }
-    }
-
-    func volume(_ conn: Connection, of disk: DomainDisk) -> StorageVolume? {
-        if let pool = disk.pool, let volume = disk.volume {
-            return try? conn.storagePool(name: pool).volume(name: volume)
-        }
-        guard let path = disk.source, path.hasPrefix("/") else { return nil }
-        return try? conn.storageVolume(path: path)
     }
 
     public func status() async throws -> ProviderStatus {
@@ -160,7 +153,7 @@ public struct LibvirtMachineProvider: Sendable {
 
 /// How machines' volumes are named: vmango's `NAME_disk` root volume (templates must keep the
 /// `_disk` suffix) and `NAME_config.iso` config drive.
-enum ConfigDriveNaming {
+enum MachineVolumeNames {
     static func rootVolume(_ machine: String) -> String { machine + "_disk" }
     static func configDrive(_ machine: String) -> String { machine + "_config.iso" }
 

@@ -41,8 +41,8 @@ extension LibvirtMachineProvider {
             throw GuesthouseError.conflict(
                 "storage pool \"\(rootPool)\" has \(poolInfo.available >> 20) MiB free; plan \"\(request.plan.name)\" needs \(request.plan.diskSizeGiB) GiB")
         }
-        if (try? pool.volume(name: ConfigDriveNaming.rootVolume(request.name))) != nil {
-            throw GuesthouseError.conflict("volume \"\(ConfigDriveNaming.rootVolume(request.name))\" already exists in pool \"\(rootPool)\"")
+        if (try? pool.volume(name: MachineVolumeNames.rootVolume(request.name))) != nil {
+            throw GuesthouseError.conflict("volume \"\(MachineVolumeNames.rootVolume(request.name))\" already exists in pool \"\(rootPool)\"")
         }
         var context = try templateContext(request, uuid: uuid, image: image, imageFormat: imageFormat)
 
@@ -157,7 +157,7 @@ extension LibvirtMachineProvider {
 
     private func uploadConfigDrive(_ conn: Connection, pool: StoragePool, name machine: String, iso: Data) throws -> StorageVolume {
         let volume = try pool.createVolume(xml: """
-            <volume><name>\(xmlEscape(ConfigDriveNaming.configDrive(machine)))</name>\
+            <volume><name>\(xmlEscape(MachineVolumeNames.configDrive(machine)))</name>\
             <capacity unit='bytes'>\(iso.count)</capacity><target><format type='raw'/></target></volume>
             """)
         do {
@@ -207,7 +207,7 @@ extension LibvirtMachineProvider {
                 "Cpus": request.plan.cpus, "DiskSize": request.plan.diskBytes,
                 "DiskSizeGigabytes": request.plan.diskSizeGiB,
             ] as [String: Any],
-            "RootVolume": ["Name": ConfigDriveNaming.rootVolume(request.name), "Pool": rootPool] as [String: Any],
+            "RootVolume": ["Name": MachineVolumeNames.rootVolume(request.name), "Pool": rootPool] as [String: Any],
             "Network": network,
             "DomainType": hypervisor.domainType,
             "Metadata": metadata.xml,

@@ -1,5 +1,6 @@
 import Foundation
 import GuesthouseCore
+import GuesthouseLibvirt
 import Libvirt
 
 /// Builds `Machine` values from domains, reading the provider network's DHCP plan and leases once
@@ -8,11 +9,13 @@ final class MachineReader {
     let conn: Connection
     let network: String
     private lazy var plan: DHCPPlan? = try? DHCPPlan(networkXML: conn.network(name: network).xml(), network: network)
-    private var leases: [String: [DHCPLease]] = [:]
+    /// Volumes and leases, read through the Simplestack guest reader (and cached per call by it).
+    private let volumes: GuestReader
 
     init(conn: Connection, network: String) {
         self.conn = conn
         self.network = network
+        self.volumes = GuestReader(conn: conn)
     }
 
     func machine(_ domain: Domain) throws -> Machine {
@@ -30,7 +33,7 @@ final class MachineReader {
             machine.vncAddr = "\(definition.vncListen ?? "127.0.0.1"):\(port)"
         }
         if let root = definition.disks.first(where: { $0.device == "disk" }) {
-            machine.rootDisk = MachineDisk(size: capacity(of: root) ?? 0, driver: root.driver ?? "",
+            machine.rootDisk = MachineDisk(size: volumes.capacity(of: root) ?? 0, driver: root.driver ?? "",
                                            type: root.format ?? "")
         }
         return machine
@@ -51,19 +54,7 @@ final class MachineReader {
         if let plan, let host = plan.host(mac: mac) {
             return MachineAddress(address: host.ip, gateway: plan.gateway, netmask: plan.prefix)
         }
-        guard running, let network = interface?.network else { return MachineAddress() }
-        if leases[network] == nil { leases[network] = (try? conn.network(name: network).dhcpLeases()) ?? [] }
-        guard let lease = leases[network]?.first(where: { $0.mac.lowercased() == mac.lowercased() }) else {
-            return MachineAddress()
-        }
+        guard running, let interface, let lease = volumes.lease(of: [interface]) else { return MachineAddress() }
         return MachineAddress(address: lease.address, gateway: "", netmask: lease.prefix)
-    }
-
-    private func capacity(of disk: DomainDisk) -> UInt64? {
-        if let pool = disk.pool, let volume = disk.volume {
-            return try? conn.storagePool(name: pool).volume(name: volume).info().capacity
-        }
-        guard let path = disk.source, path.hasPrefix("/") else { return nil }
-        return try? conn.storageVolume(path: path).info().capacity
     }
 }

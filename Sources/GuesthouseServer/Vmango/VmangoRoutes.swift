@@ -13,12 +13,6 @@ struct VmangoRoutes: Sendable {
     /// Checks web UI sessions; nil without `[server] session_secret`.
     let sessions: SessionCodec?
 
-    init(providers: any MachineProviders, config: Config, authenticator: Authenticator) {
-        self.providers = providers
-        self.config = config
-        self.authenticator = authenticator
-        self.sessions = config.server.sessionSecret.map(SessionCodec.init)
-    }
 
     /// The authenticated user's name; vmango's own text on failure. Besides credentials, a web UI
     /// session cookie is taken (as vmango did): for GETs as it is, for changes only with the

@@ -14,12 +14,6 @@ struct WebRoutes: Sendable {
     /// nil when `[server] session_secret` is not set: the web UI is then off (JSON APIs still work).
     let codec: SessionCodec?
 
-    init(providers: any MachineProviders, config: Config, authenticator: Authenticator) {
-        self.providers = providers
-        self.config = config
-        self.authenticator = authenticator
-        self.codec = config.server.sessionSecret.map(SessionCodec.init)
-    }
 
     func register(_ router: Router<GuesthouseContext>) {
         router.get("/login/") { request, _ in try loginPage(request, error: nil) }
