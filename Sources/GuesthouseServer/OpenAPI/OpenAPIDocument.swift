@@ -20,9 +20,14 @@ public struct Operation: Sendable {
     /// Whether credentials are required.
     public var authenticated = true
     public var successMediaType = "application/json"
+    /// Whether the success answer carries an `ETag` (see `EntityTag`).
+    public var etag: Bool
+    /// Whether the operation honours `If-Match` (and may answer 412).
+    public var ifMatch: Bool
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
-                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = []) {
+                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = [], etag: Bool = false,
+                ifMatch: Bool = false) {
         self.method = method
         self.path = path
         self.id = id
@@ -31,6 +36,8 @@ public struct Operation: Sendable {
         self.requestBody = body
         self.success = success
         self.errors = errors
+        self.etag = etag
+        self.ifMatch = ifMatch
     }
 
     /// The path in Hummingbird's form (`:name` instead of `{name}`).
@@ -70,8 +77,15 @@ public final class OpenAPIDocument: @unchecked Sendable {
             var entry: [String: Any] = [
                 "operationId": op.id, "summary": op.summary, "tags": [op.tag],
             ]
-            let parameters: [[String: Any]] = op.parameterNames.map {
+            var parameters: [[String: Any]] = op.parameterNames.map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            if op.ifMatch {
+                parameters.append([
+                    "name": "If-Match", "in": "header", "required": false, "schema": ["type": "string"],
+                    "description": "ETags of the resource's GET; the change is made only while one still matches "
+                        + "(else 412 PreconditionFailed). `*` or no header: no precondition.",
+                ])
             }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = op.requestBody {
@@ -81,8 +95,12 @@ public final class OpenAPIDocument: @unchecked Sendable {
             let (status, schema) = op.success
             var success: [String: Any] = ["description": "success"]
             if let schema { success["content"] = [op.successMediaType: ["schema": schema.json]] }
+            if op.etag {
+                success["headers"] = ["ETag": ["description": "a strong tag of this representation, for If-Match",
+                                               "schema": ["type": "string"]]]
+            }
             responses[String(status)] = success
-            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + [500]
+            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
             for code in Set(errorStatuses).sorted() {
                 let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
                     : op.path.hasPrefix("/api/") ? "VmangoError" : "Error"
@@ -126,6 +144,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
         case 403: "Forbidden: the host may not be reached"
         case 404: "EntityNotFound"
         case 409: "OperationNotAllowed: the guest's state does not allow it"
+        case 412: "PreconditionFailed: If-Match no longer matches the resource"
         case 501: "FeatureNotImplemented: the hypervisor cannot do it"
         case 502: "HypervisorError: the hypervisor failed or cannot be reached"
         default: "internal error"
