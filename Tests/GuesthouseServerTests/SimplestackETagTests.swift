@@ -11,6 +11,8 @@ import Testing
 
     @Test func aGuestsETagIsStableAndChangesWithTheGuest() async throws {
         try await SurfaceHarness.withTestDriver { c in
+            // Stopped: a running guest's JSON shows its live memory, a change is for the next boot.
+            #expect(try await c.put(guest + "/power", #"{"state": "force_stop"}"#).status == 200)
             let first = try await c.get(guest)
             let tag = try #require(first.headers[.eTag])
             #expect(tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count == 34)
@@ -29,12 +31,12 @@ import Testing
             #expect(try await c.get(guest).object["memory"] as? Int == 256)
             let staleDelete = try await c.send(.delete, guest, headers: Self.ifMatch(tag))
             #expect(staleDelete.status == 412)
-            let staleStop = try await c.send(.put, guest + "/power", json: #"{"state": "force_stop"}"#,
-                                             headers: Self.ifMatch(tag))
-            #expect(staleStop.status == 412)
+            let staleStart = try await c.send(.put, guest + "/power", json: #"{"state": "start"}"#,
+                                              headers: Self.ifMatch(tag))
+            #expect(staleStart.status == 412)
             let after = try await c.get(guest)
             #expect(after.status == 200)
-            #expect(after.object["state"] as? String == "STARTED")
+            #expect(after.object["state"] as? String == "STOPPED")
             #expect(after.headers[.eTag] == newTag)
 
             // One of several tags matching is enough; `*` and no header are no precondition.
@@ -55,11 +57,13 @@ import Testing
             #expect(try await c.put(guest + "/power", #"{"state": "force_stop"}"#).status == 200)
             let disk = try await c.get(guest + "/disks/vda")
             let diskTag = try #require(disk.headers[.eTag])
-            #expect(try await c.send(.put, guest + "/disks/vda", json: #"{"size": 3}"#,
+            #expect(try await c.send(.put, guest + "/disks/vda", json: #"{"name": "renamed.qcow2"}"#,
                                      headers: Self.ifMatch(diskTag)).status == 200)
-            let stale = try await c.send(.put, guest + "/disks/vda", json: #"{"size": 4}"#, headers: Self.ifMatch(diskTag))
+            let stale = try await c.send(.put, guest + "/disks/vda", json: #"{"name": "again.qcow2"}"#,
+                                         headers: Self.ifMatch(diskTag))
             #expect(stale.status == 412)
-            #expect(try await c.get(guest + "/disks/vda").object["size"] as? Double == 3)
+            #expect(try await c.get(guest + "/disks/vda").object["name"] as? String == "renamed.qcow2")
+            #expect(try await c.send(.delete, guest + "/disks/vda", headers: Self.ifMatch(diskTag)).status == 412)
 
             let nicPath = guest + "/network_interfaces/52:54:00:aa:bb:01"
             let nicTag = try #require(try await c.get(nicPath).headers[.eTag])
