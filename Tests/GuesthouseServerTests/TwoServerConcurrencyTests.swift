@@ -68,6 +68,7 @@ import Testing
 
     /// Checks the storm's outcomes against what libvirt holds.
     static func verify(_ outcomes: [Outcome], name: String, scratch: QemuScratch, disksBefore: Int, live: Bool) throws {
+        #expect(!outcomes.isEmpty)
         for outcome in outcomes {
             #expect(outcome.status < 500, "\(outcome.kind) answered \(outcome.status)")
             #expect(outcome.status == 201, "\(outcome.kind) answered \(outcome.status)")
@@ -112,6 +113,7 @@ import Testing
                 #expect(try await b.get(g).headers[.eTag] == tagA)
 
                 let outcomes = try await Self.storm(g, [a, b], tags: 16, disks: 3, nics: 2)
+                #expect(outcomes.count == 21)
                 try Self.verify(outcomes, name: name, scratch: s, disksBefore: 1, live: false)
                 #expect(try await b.get(g + "/tags").array.count == 16)
                 #expect(try await a.get(g).headers[.eTag] == (try await b.get(g).headers[.eTag]))
@@ -131,6 +133,7 @@ import Testing
                 // No NICs here: the host's "default" network is not started, and a running guest's
                 // NIC needs a running network.
                 let outcomes = try await Self.storm(g, [a, b], tags: 16, disks: 3, nics: 0)
+                #expect(outcomes.count == 19)
                 try Self.verify(outcomes, name: name, scratch: s, disksBefore: 1, live: true)
                 #expect(try await b.put(g + "/power", #"{"state": "force_stop"}"#).status == 200)
             }
