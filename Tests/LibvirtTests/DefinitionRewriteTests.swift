@@ -55,7 +55,7 @@ import Testing
 
     /// A hypervisor over a fresh test-driver node, and the pooled connection it uses (the test
     /// driver's state is per connection: reads must go through the same one).
-    static func hypervisor() async throws -> (LibvirtHypervisor, Connection, URL) {
+    static func hypervisor(node: String = node) async throws -> (LibvirtHypervisor, Connection, URL) {
         Libvirt.initialize()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-rewrite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
