@@ -99,14 +99,19 @@ import Testing
         }
     }
 
+    /// A stopped guest with one 1 GiB disk in the scratch pool; its path.
+    static func createGuest(_ name: String, in s: QemuScratch, through c: SurfaceClient) async throws -> String {
+        let spec = #"{"name": "\#(name)", "memory": 64, "cpus": 1, "hdd": 1, "storage": "\#(s.pool)", "paravirtualized": true}"#
+        let created = try await c.post("/kvm/localhost/guests", spec)
+        #expect(created.status == 201)
+        return "/kvm/localhost/guests/" + (created.object["id"] as? String ?? name)
+    }
+
     @Test func changesThroughTwoServersAtOnceAllSurviveOnAStoppedGuest() async throws {
         try await QemuScratch.with { s, a in
             try await SurfaceHarness.withQemu { b in
                 let name = s.prefix + "-cc"
-                let spec = #"{"name": "\#(name)", "memory": 64, "cpus": 1, "hdd": 1, "storage": "\#(s.pool)", "paravirtualized": true}"#
-                let created = try await a.post("/kvm/localhost/guests", spec)
-                #expect(created.status == 201)
-                let g = "/kvm/localhost/guests/" + (created.object["id"] as? String ?? name)
+                let g = try await Self.createGuest(name, in: s, through: a)
                 // Both replicas give the same ETag for the same guest.
                 let tagA = try await a.get(g).headers[.eTag]
                 #expect(tagA != nil)
@@ -125,10 +130,7 @@ import Testing
         try await QemuScratch.with { s, a in
             try await SurfaceHarness.withQemu { b in
                 let name = s.prefix + "-cr"
-                let spec = #"{"name": "\#(name)", "memory": 64, "cpus": 1, "hdd": 1, "storage": "\#(s.pool)", "paravirtualized": true}"#
-                let created = try await a.post("/kvm/localhost/guests", spec)
-                #expect(created.status == 201)
-                let g = "/kvm/localhost/guests/" + (created.object["id"] as? String ?? name)
+                let g = try await Self.createGuest(name, in: s, through: a)
                 #expect(try await a.put(g + "/power", #"{"state": "start"}"#).status == 200)
                 // No NICs here: the host's "default" network is not started, and a running guest's
                 // NIC needs a running network.
