@@ -1,6 +1,6 @@
 import Foundation
 import GuesthouseCore
-import GuesthouseLibvirt
+@testable import GuesthouseLibvirt
 import Libvirt
 import Testing
 
@@ -128,5 +128,47 @@ import Testing
         let xml = try conn.domain(name: "kept").xml(inactive: true)
         #expect(xml.contains("<target dev='vdb' bus='virtio'/>"))
         #expect(try await hv.tags(guestID: "kept") == ["between"], "\(xml)")
+    }
+}
+
+/// The cross-replica guard of a rewrite: a definition that changes between the read a change is
+/// computed from and the define makes the rewrite start over; one that keeps changing is a 409.
+@Suite struct RewriteGuardTests {
+    /// Another "replica" changing the domain (here: a metadata element, through libvirt directly).
+    static func changeBehindTheRewrite(_ domain: Domain, _ n: Int) throws {
+        try domain.setMetadata("<n>\(n)</n>", key: "other", namespace: "urn:example:other/\(n)")
+    }
+
+    @Test func aChangeInTheWindowIsKeptAndTheRewriteRedone() async throws {
+        let (_, conn, dir) = try await DefinitionRewriteTests.hypervisor()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let domain = try conn.domain(name: "kept")
+        nonisolated(unsafe) var calls = 0
+        try LibvirtHypervisor.redefine(conn, domain) { tree in
+            calls += 1
+            if calls == 1 { try Self.changeBehindTheRewrite(domain, 1) }
+            return tree.replacingChild("description", with: XMLTree(name: "description", text: "changed"))
+        }
+        #expect(calls == 2)
+        let xml = try conn.domain(name: "kept").xml(inactive: true)
+        #expect(xml.contains("<description>changed</description>"))
+        #expect(xml.contains("urn:example:other/1"), "the change made in the window is lost")
+    }
+
+    @Test func aDefinitionThatKeepsChangingIsAConflict() async throws {
+        let (_, conn, dir) = try await DefinitionRewriteTests.hypervisor()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let domain = try conn.domain(name: "kept")
+        nonisolated(unsafe) var calls = 0
+        #expect(throws: GuesthouseError.conflict(
+            "the definition of guest 'kept' kept changing while it was being rewritten; try again")) {
+            try LibvirtHypervisor.redefine(conn, domain) { tree in
+                calls += 1
+                try Self.changeBehindTheRewrite(domain, calls)
+                return tree.replacingChild("description", with: XMLTree(name: "description", text: "changed"))
+            }
+        }
+        #expect(calls == LibvirtHypervisor.rewriteAttempts)
+        #expect(!(try conn.domain(name: "kept").xml(inactive: true)).contains("<description>changed</description>"))
     }
 }
