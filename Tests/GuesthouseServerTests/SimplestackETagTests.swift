@@ -9,6 +9,21 @@ import Testing
 
     static func ifMatch(_ tag: String) -> HTTPFields { [.ifMatch: tag] }
 
+    /// coreutils' sha256sum of `data`, in hex.
+    static func sha256sum(_ data: Data) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(data)
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(text.prefix(64))
+    }
+
     @Test func aGuestsETagIsStableAndChangesWithTheGuest() async throws {
         try await SurfaceHarness.withTestDriver { c in
             // Stopped: a running guest's JSON shows its live memory, a change is for the next boot.
@@ -17,6 +32,8 @@ import Testing
             let tag = try #require(first.headers[.eTag])
             #expect(tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count == 34)
             #expect(try await c.get(guest).headers[.eTag] == tag)
+            // The tag is the SHA-256 of the body (first 128 bits), as sha256sum computes it.
+            #expect(tag == "\"" + String(try Self.sha256sum(first.body).prefix(32)) + "\"")
 
             let updated = try await c.send(.put, guest, json: #"{"memory": 256}"#, headers: Self.ifMatch(tag))
             #expect(updated.status == 200)
