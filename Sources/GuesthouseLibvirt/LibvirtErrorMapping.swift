@@ -16,4 +16,11 @@ enum LibvirtErrorMapping {
         case .unreachable, .other: return GuesthouseError.hypervisor("\(operation): \(error.message)")
         }
     }
+
+    /// Maps a failed open of `uri`: a missing driver is a 501 naming the family and its package
+    /// (`MissingDriver`); everything else as `map`.
+    static func mapConnect(_ error: any Error, uri: String) -> any Error {
+        if let error = error as? LibvirtError, let missing = MissingDriver.error(error, uri: uri) { return missing }
+        return map(error, operation: "connect to \(uri)")
+    }
 }

@@ -47,9 +47,9 @@ extension LibvirtHypervisor: GuestDisks {
             let bus = dataDisks.first?.child("target")?["bus"] ?? "virtio"
             let used = Set(disks.compactMap { $0.child("target")?["dev"] })
             let target = Self.freeTarget(prefix: Self.targetPrefix(bus: bus), used: used)
-            let volume = try pool.createVolume(xml: VolumeXML.render(name: volumeName,
-                                                                     capacityBytes: UInt64(spec.sizeGiB) << 30,
-                                                                     format: format))
+            let volume = try PoolRoom.createVolume(
+                in: pool, xml: VolumeXML.render(name: volumeName, capacityBytes: UInt64(spec.sizeGiB) << 30, format: format),
+                bytes: UInt64(spec.sizeGiB) << 30, what: "the disk")
             do {
                 let path = try volume.path()
                 let driver = qemuDriver ? "<driver name='qemu' type='\(format)'/>" : ""
