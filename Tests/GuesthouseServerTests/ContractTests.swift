@@ -41,11 +41,15 @@ struct ContractTests {
         let server = try TestServer()
         try await server.run { client in
             let before = try await server.leftovers()
-            let r = try await client.call(.post, "/test/localhost/guests", json: #"{"name": "too-big", "hdd": 600}"#)
+            let free = try await server.connection().storagePool(name: "default").info().available
+            let r = try await client.call(.post, "/test/localhost/guests",
+                                          json: #"{"name": "too-big", "hdd": \#((free >> 30) + 1)}"#)
             #expect(r.status == .conflict, "\(r.text)")
             #expect(object(r.json)["error"] as? String == "OperationNotAllowed")
             let message = object(r.json)["message"] as? String ?? ""
-            for part in ["'default'", "470 GiB", "600 GiB", "hdd"] { #expect(message.contains(part), "\(message)") }
+            for part in ["'default'", PoolRoom.size(free), "hdd asks for \((free >> 30) + 1) GiB"] {
+                #expect(message.contains(part), "\(message)")
+            }
             #expect(list(try await client.call(.get, "/test/localhost/guests").json).count == 3)
             #expect(try await server.leftovers().volumes == before.volumes)
         }
@@ -56,11 +60,15 @@ struct ContractTests {
         try await server.run { client in
             let disks = list(try await client.call(.get, Self.stoppedGuest + "/disks").json).count
             let before = try await server.leftovers()
-            let r = try await client.call(.post, Self.stoppedGuest + "/disks", json: #"{"size": 471, "pool": "default"}"#)
+            let free = try await server.connection().storagePool(name: "default").info().available
+            let r = try await client.call(.post, Self.stoppedGuest + "/disks",
+                                          json: #"{"size": \#((free >> 30) + 1), "pool": "default"}"#)
             #expect(r.status == .conflict, "\(r.text)")
             #expect(object(r.json)["error"] as? String == "OperationNotAllowed")
             let message = object(r.json)["message"] as? String ?? ""
-            for part in ["'default'", "470 GiB", "471 GiB"] { #expect(message.contains(part), "\(message)") }
+            for part in ["'default'", PoolRoom.size(free), "the disk asks for \((free >> 30) + 1) GiB"] {
+                #expect(message.contains(part), "\(message)")
+            }
             #expect(list(try await client.call(.get, Self.stoppedGuest + "/disks").json).count == disks)
             #expect(try await server.leftovers().volumes == before.volumes)
         }
