@@ -34,7 +34,7 @@ import Testing
                 if (try? domain.isActive()) == true { try? domain.destroy() }
                 try? domain.undefine()
             }
-            for file in files { try? FileManager.default.removeItem(atPath: file) }
+            for file in files + ["/var/log/libvirt/qemu/\(name).log"] { try? FileManager.default.removeItem(atPath: file) }
         }
         let domain = try conn.defineDomain(xml: xml)
         try domain.start()
@@ -46,7 +46,7 @@ import Testing
         return """
         <domain type='qemu'>
           <name>\(name)</name>
-          <memory unit='MiB'>128</memory>
+          <memory unit='MiB'>256</memory>
           <vcpu>1</vcpu>
           <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
           <features><acpi/></features>
