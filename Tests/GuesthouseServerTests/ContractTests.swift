@@ -81,25 +81,16 @@ struct ContractTests {
         #expect(PoolRoom.size(1_610_612_736) == "1.5 GiB (1610612736 bytes)")
     }
 
-    @Test func aFamilyWithoutItsDaemonDriverIsNotImplementedNamingThePackage() async throws {
-        try await TestServer().run { client in
-            let r = try await client.call(.get, "/xen/localhost/guests")
-            #expect(r.status == .notImplemented, "\(r.text)")
-            #expect(object(r.json)["error"] as? String == "FeatureNotImplemented")
-            let message = object(r.json)["message"] as? String ?? ""
-            #expect(message.contains("xen family"), "\(message)")
-            #expect(message.contains("libvirt-daemon-driver-xen"), "\(message)")
-        }
-    }
-
-    @Test func aFamilyLibvirtWasBuiltWithoutIsNotImplemented() async throws {
+    /// xen: no daemon driver here (its package named); hyperv: Debian's libvirt is built without it.
+    @Test(arguments: [("/xen/localhost/guests", ["xen family", "libvirt-daemon-driver-xen"]),
+                      ("/hyperv/hv1.example.com/guests", ["hyperv family", "built without"])])
+    func aFamilyWhoseDriverIsMissingIsNotImplemented(_ path: String, _ fragments: [String]) async throws {
         try await TestServer(configure: { $0.simplestack.hosts = ["localhost", "hv1.example.com"] }).run { client in
-            let r = try await client.call(.get, "/hyperv/hv1.example.com/guests")
+            let r = try await client.call(.get, path)
             #expect(r.status == .notImplemented, "\(r.text)")
             #expect(object(r.json)["error"] as? String == "FeatureNotImplemented")
             let message = object(r.json)["message"] as? String ?? ""
-            #expect(message.contains("hyperv family"), "\(message)")
-            #expect(message.contains("built without"), "\(message)")
+            for fragment in fragments { #expect(message.contains(fragment), "\(message)") }
         }
     }
 
