@@ -5,6 +5,8 @@ import Libvirt
 enum LibvirtErrorMapping {
     static func map(_ error: any Error, operation: String, family: String? = nil) -> any Error {
         guard let error = error as? LibvirtError else { return error }
+        // A pool without room is the client's to fix (a smaller disk, another pool): 409, not 502.
+        if PoolRoom.isOutOfSpace(error) { return GuesthouseError.conflict("\(operation): \(error.message)") }
         switch error.kind {
         case .notFound: return GuesthouseError.notFound(error.message)
         case .unsupported:

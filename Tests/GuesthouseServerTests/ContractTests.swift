@@ -79,6 +79,9 @@ struct ContractTests {
         #expect(PoolRoom.isOutOfSpace(error))
         #expect(!PoolRoom.isOutOfSpace(LibvirtError(code: 1, domain: 0, message: "volume exists")))
         #expect(PoolRoom.size(1_610_612_736) == "1.5 GiB (1610612736 bytes)")
+        // Wherever else libvirt runs out of space (a clone, an import), it is a 409 too.
+        let mapped = LibvirtErrorMapping.map(error, operation: "guest clone") as? GuesthouseError
+        #expect(mapped?.kind == .operationNotAllowed)
     }
 
     /// xen: no daemon driver here (its package named); hyperv: Debian's libvirt is built without it.

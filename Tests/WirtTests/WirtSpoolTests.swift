@@ -111,6 +111,21 @@ extension WirtTests {
         #expect(h.read(h.status(h.alice)).contains("<autostart>no</autostart>"))
     }
 
+    @Test func aChangeMadeOutsideTheSpoolShowsAtTheNextRescan() throws {
+        let h = try Harness()
+        let domain = "\(h.alice)-box"
+        h.spool.process(userName: h.alice)
+        #expect(h.read(h.status(h.alice)).contains("<state>shutoff</state>"))
+        // Another client starts the guest and changes its next boot: no command, only a rescan.
+        let d = try h.connection.domain(name: domain)
+        try d.start()
+        try d.setConfiguredVcpus(3)
+        h.spool.process(userName: h.alice)
+        let status = h.read(h.status(h.alice))
+        #expect(status.contains("<state>running</state>"), "\(status)")
+        #expect(status.range(of: "<next-boot>").map { status[$0.upperBound...].contains(">3</vcpu>") } == true, "\(status)")
+    }
+
     @Test func aCommandOnAMissingGuestIsAnErrorInTheSpoolLog() throws {
         let h = try Harness()
         try h.send(h.alice, "start", vm: "nothere")
