@@ -31,6 +31,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var connectTimeoutSeconds: Double = 10
     /// How long a guest's info read from libvirt may be served again, in seconds (0: never).
     public var infoCacheSeconds: Double = 1
+    /// How long a graceful `stop` waits for the guest to be off before it answers 409, in seconds.
+    public var stopTimeoutSeconds: Double = 30
     public init() {}
 }
 

@@ -107,7 +107,7 @@ struct TableReader {
         }
         if let s = try table(root, "server", path: "server") {
             try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
-                             "connect_timeout", "info_cache_ms"], path: "server")
+                             "connect_timeout", "info_cache_ms", "stop_timeout"], path: "server")
             if let listen = try string(s, "listen", path: "server") {
                 guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
                       (0...65535).contains(port) else {
@@ -125,6 +125,9 @@ struct TableReader {
             }
             if let ms = try int(s, "info_cache_ms", path: "server", range: 0...60_000) {
                 config.server.infoCacheSeconds = Double(ms) / 1000
+            }
+            if let t = try int(s, "stop_timeout", path: "server", range: 1...3600) {
+                config.server.stopTimeoutSeconds = Double(t)
             }
         }
         for (name, t) in try named(root, "hypervisor") {

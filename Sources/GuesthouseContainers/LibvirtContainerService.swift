@@ -104,12 +104,7 @@ public struct LibvirtContainerService: ContainerService {
             let parsed = ContainerDefinition.parse(try domain.xml()) { bridge in
                 config.vnis.first { config.bridgeName(vni: $0) == bridge }
             }
-            let state: Container.State = switch info.state {
-            case .running, .blocked: .running
-            case .paused, .pmSuspended: .paused
-            case .shutoff, .shutdown, .crashed: .stopped
-            case .noState: .other
-            }
+            let state = Container.State(LibvirtHypervisor.guestState(info.state))
             var container = Container(id: id, name: ContainerDefinition.name(id), state: state,
                                       memoryLimitBytes: info.maxMemoryKiB * 1024)
             container.vlan = parsed.vlan
@@ -135,15 +130,26 @@ public struct LibvirtContainerService: ContainerService {
         }
     }
 
+    /// Signals the container's init (SIGTERM), waits up to `stopTimeout` for it to end (state read
+    /// in short hops, async pauses between them: no executor thread is held), then stops it by force
+    /// (creepy-meow's stop), and returns only once it is off.
     public func stop(id: Int) async throws {
         let deadline = ContinuousClock.now + stopTimeout
         try await withDomain(id, "stop container") { domain in
             guard try domain.isActive() else { throw GuesthouseError.conflict("container \(id) is not running") }
             try? domain.shutdownBySignal()
-            while (try? domain.isActive()) == true, ContinuousClock.now < deadline {
-                Thread.sleep(forTimeInterval: 0.05)
+        }
+        let off = try await Polling.until(deadline: deadline) {
+            try await withDomain(id, "stop container") { domain in
+                LibvirtHypervisor.guestState(try domain.state()) == .stopped
             }
+        }
+        if off { return }
+        try await withDomain(id, "stop container") { domain in
             if try domain.isActive() { try domain.destroy() }
+            if LibvirtHypervisor.guestState(try domain.state()) != .stopped {
+                throw GuesthouseError.conflict("container \(id) is still running after the forced stop")
+            }
         }
     }
 

@@ -20,9 +20,18 @@ public protocol Hypervisor: Sendable {
     /// Stops (if needed) and removes the guest's definition.
     func deleteGuest(id: String) async throws
     /// Changes the guest's power state; a change that does not apply is `operationNotAllowed`.
-    func power(id: String, _ action: PowerAction) async throws
+    /// `stop` returns once the guest is off: when it is still running after `stopTimeout` seconds
+    /// (nil: the server's default) it throws `operationNotAllowed` naming the timeout and `force_stop`.
+    func power(id: String, _ action: PowerAction, stopTimeout: Double?) async throws
     /// Reboots the guest: gracefully, or at once with `force`.
     func reboot(id: String, force: Bool) async throws
+}
+
+extension Hypervisor {
+    /// Changes the guest's power state; `stop` waits the server's default stop timeout.
+    public func power(id: String, _ action: PowerAction) async throws {
+        try await power(id: id, action, stopTimeout: nil)
+    }
 }
 
 /// Finds the hypervisor that a Simplestack path (`/{family}/{host}`) names.

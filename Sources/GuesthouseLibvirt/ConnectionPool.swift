@@ -60,7 +60,7 @@ public final class ConnectionPool: Sendable {
                             if Self.isRemote(uri) { conn.setKeepAlive(interval: 5, count: 3) }
                             return conn
                         } catch {
-                            throw LibvirtErrorMapping.map(error, operation: "connect to \(uri)")
+                            throw LibvirtErrorMapping.mapConnect(error, uri: uri)
                         }
                     }
                     registry.withLock { registry in

@@ -9,6 +9,7 @@ public struct LibvirtDirectory: HypervisorDirectory {
     let families: [String: Family]
     let hosts: HostPolicy
     let operationTimeout: Double
+    let stopTimeout: Double
 
     public init(config: Config, pool: ConnectionPool, executor: LibvirtExecutor, operationTimeout: Double = 60) {
         self.pool = pool
@@ -16,6 +17,7 @@ public struct LibvirtDirectory: HypervisorDirectory {
         self.families = Family.table(config: config)
         self.hosts = HostPolicy(patterns: config.simplestack.hosts)
         self.operationTimeout = operationTimeout
+        self.stopTimeout = config.server.stopTimeoutSeconds
     }
 
     public func target(family name: String, host: String) throws -> HypervisorTarget {
@@ -42,6 +44,6 @@ public struct LibvirtDirectory: HypervisorDirectory {
             ? credentials.map { LibvirtCredentials(username: $0.username, password: $0.password) } : nil
         return LibvirtHypervisor(pool: pool, executor: executor, uri: target.uri, credentials: passed,
                                  family: family.name, domainType: family.domainType, hostName: target.host,
-                                 operationTimeout: operationTimeout)
+                                 operationTimeout: operationTimeout, stopTimeout: stopTimeout)
     }
 }

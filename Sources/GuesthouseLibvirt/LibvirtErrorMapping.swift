@@ -5,6 +5,8 @@ import Libvirt
 enum LibvirtErrorMapping {
     static func map(_ error: any Error, operation: String, family: String? = nil) -> any Error {
         guard let error = error as? LibvirtError else { return error }
+        // A pool without room is the client's to fix (a smaller disk, another pool): 409, not 502.
+        if PoolRoom.isOutOfSpace(error) { return GuesthouseError.conflict("\(operation): \(error.message)") }
         switch error.kind {
         case .notFound: return GuesthouseError.notFound(error.message)
         case .unsupported:
@@ -15,5 +17,12 @@ enum LibvirtErrorMapping {
         case .authentication: return GuesthouseError(.unauthorized, "the hypervisor refused the credentials")
         case .unreachable, .other: return GuesthouseError.hypervisor("\(operation): \(error.message)")
         }
+    }
+
+    /// Maps a failed open of `uri`: a missing driver is a 501 naming the family and its package
+    /// (`MissingDriver`); everything else as `map`.
+    static func mapConnect(_ error: any Error, uri: String) -> any Error {
+        if let error = error as? LibvirtError, let missing = MissingDriver.error(error, uri: uri) { return missing }
+        return map(error, operation: "connect to \(uri)")
     }
 }

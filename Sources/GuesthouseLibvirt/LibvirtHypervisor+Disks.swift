@@ -36,9 +36,11 @@ extension LibvirtHypervisor: GuestDisks {
                 pool = try Self.defaultPool(conn)
             }
             let guestName = domain.name
+            let bytes = UInt64(spec.sizeGiB) << 30
+            try PoolRoom.check(pool, bytes: bytes, what: "the disk")
             let volume = try Self.claimVolume(pool, first: dataDisks.count,
                                               name: { "\(guestName)-disk\($0).\(format)" },
-                                              xml: { VolumeXML.render(name: $0, capacityBytes: UInt64(spec.sizeGiB) << 30,
+                                              xml: { VolumeXML.render(name: $0, capacityBytes: bytes,
                                                                       format: format) })
             let target: String
             do {

@@ -51,8 +51,9 @@ extension LibvirtHypervisor {
                 if let hdd = spec.hddGiB {
                     let pool = try spec.storage.map { try Self.lookupPool(conn, id: $0) } ?? Self.defaultPool(conn)
                     let volumeName = "\(spec.name)-disk0.qcow2"
-                    let volume = try pool.createVolume(xml: VolumeXML.render(name: volumeName,
-                                                                             capacityBytes: UInt64(hdd) << 30))
+                    let volume = try PoolRoom.createVolume(
+                        in: pool, xml: VolumeXML.render(name: volumeName, capacityBytes: UInt64(hdd) << 30),
+                        bytes: UInt64(hdd) << 30, what: "hdd")
                     created = volume
                     domain.disks.append(.init(pool: pool.name, volume: volumeName, format: "qcow2",
                                               target: spec.paravirtualized ? "vda" : "hda", bus: bus))
@@ -111,21 +112,6 @@ extension LibvirtHypervisor {
             let reader = GuestReader(conn: conn)
             for disk in definition.disks where disk.device == "disk" {
                 try? reader.volume(of: disk)?.delete()
-            }
-        }
-    }
-
-    public func power(id: String, _ action: PowerAction) async throws {
-        try await withConnection("power \(action.rawValue)") { conn in
-            let domain = try Self.lookup(conn, id: id)
-            let state = Self.guestState(try domain.state())
-            if let refusal = Self.refusal(of: action, in: state, name: domain.name) { throw refusal }
-            switch action {
-            case .start: try domain.start()
-            case .stop: try domain.shutdown()
-            case .forceStop: try domain.destroy()
-            case .pause: try domain.suspend()
-            case .resume: try domain.resume()
             }
         }
     }

@@ -18,7 +18,7 @@ extension LibvirtHypervisor {
                 }
                 used = Int(runningKiB / 1024)
             }
-            return PoolInfo(usedMemoryMiB: used, totalMemoryMiB: total, uuid: Self.hostUUID(conn),
+            return PoolInfo(usedMemoryMiB: used, totalMemoryMiB: total, uuid: HostID.of(conn, hostName: hostName),
                             master: (try? conn.hostname()) ?? hostName, libvirtVersion: try conn.libvirtVersion(),
                             hypervisorVersion: conn.hypervisorVersion(), hypervisorType: try conn.driverType())
         }
@@ -29,7 +29,7 @@ extension LibvirtHypervisor {
         return try await withConnection("host list") { conn in
             let node = try conn.nodeInfo()
             let name = (try? conn.hostname()) ?? hostName
-            return [HostInfo(id: Self.hostUUID(conn), name: name, address: hostName, cpus: node.cpus,
+            return [HostInfo(id: HostID.of(conn, hostName: hostName), name: name, address: hostName, cpus: node.cpus,
                              memoryMiB: Int(node.memoryKiB / 1024))]
         }
     }
@@ -60,11 +60,5 @@ extension LibvirtHypervisor {
         let type = (try? XMLTree.parse(pool.xml())["type"]) ?? nil
         return Storage(id: pool.uuid, name: pool.name, type: type ?? "unknown", usedSpace: info.allocation,
                        allocatedSpace: info.allocation, size: info.capacity)
-    }
-
-    /// The host's UUID from its capabilities, or an empty string when the driver has none.
-    static func hostUUID(_ conn: Connection) -> String {
-        guard let caps = try? XMLTree.parse(conn.capabilities()) else { return "" }
-        return caps.path("host", "uuid")?.trimmedText ?? ""
     }
 }

@@ -18,9 +18,12 @@ public struct LibvirtHypervisor: Hypervisor {
     public let hostName: String
     /// Seconds one operation may take before it answers `hypervisorError`.
     let operationTimeout: Double
+    /// Seconds a graceful stop waits for the guest to be off (`[server] stop_timeout`).
+    let stopTimeout: Double
 
     public init(pool: ConnectionPool, executor: LibvirtExecutor, uri: String, credentials: LibvirtCredentials? = nil,
-                family: String, domainType: String, hostName: String, operationTimeout: Double = 60) {
+                family: String, domainType: String, hostName: String, operationTimeout: Double = 60,
+                stopTimeout: Double = 30) {
         self.pool = pool
         self.executor = executor
         self.uri = uri
@@ -29,6 +32,7 @@ public struct LibvirtHypervisor: Hypervisor {
         self.domainType = domainType
         self.hostName = hostName
         self.operationTimeout = operationTimeout
+        self.stopTimeout = stopTimeout
     }
 
     /// Runs `body` with a live connection on the libvirt executor, mapping libvirt's errors and
@@ -79,7 +83,9 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Maps libvirt's states onto the three every API reports.
+    /// The one mapping of libvirt's states, which every API reports (Simplestack directly, vmango and
+    /// containers through `Machine.state(_:)` and `Container.State(_:)`): a guest that is shutting
+    /// down is running until it is off.
     public static func guestState(_ state: DomainState) -> GuestState {
         switch state {
         case .running, .blocked, .shutdown: .started

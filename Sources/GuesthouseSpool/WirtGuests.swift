@@ -7,7 +7,8 @@ public protocol WirtGuests: Sendable {
     /// Carries out `command` on the domain `domain`; returns a short result ("ok", "already running").
     /// - Throws: an error whose description is shown to the user.
     func perform(_ command: WirtCommand, domain: String) throws -> String
-    /// The domain's state, autostart flag and XML, or nil when there is no such domain.
+    /// The domain's state, autostart flag and XML (and, while it runs, the definition of its next
+    /// boot), or nil when there is no such domain.
     func status(domain: String) throws -> WirtGuestStatus?
     /// Names of every domain (the spool keeps the status of `<user>-*` domains).
     func domainNames() throws -> [String]
@@ -18,6 +19,9 @@ public struct WirtGuestStatus: Sendable, Equatable {
     public var state: String
     public var autostart: Bool
     public var xml: String
+    /// The persistent definition while the guest runs (what `config` changed for the next boot);
+    /// nil when it is shut off (then `xml` is that definition) or transient.
+    public var nextBootXML: String?
 }
 
 /// `WirtGuests` on one libvirt URI, keeping one connection and reopening it when it dies.
@@ -87,8 +91,10 @@ public final class LibvirtWirtGuests: WirtGuests, @unchecked Sendable {
     public func status(domain name: String) throws -> WirtGuestStatus? {
         guard let d = try domain(name) else { return nil }
         let state = try d.state()
+        let active = try d.isActive()
+        let nextBoot = active && (try? d.isPersistent()) == true ? try d.xml(inactive: true, secure: false) : nil
         return WirtGuestStatus(state: Self.stateName(state), autostart: (try? d.autostart()) ?? false,
-                               xml: try d.xml(inactive: false, secure: false))
+                               xml: try d.xml(inactive: false, secure: false), nextBootXML: nextBoot)
     }
 
     public func domainNames() throws -> [String] {

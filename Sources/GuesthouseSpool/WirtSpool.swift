@@ -238,7 +238,8 @@ public final class WirtSpool: @unchecked Sendable {
             if done { result.processed += 1 } else { result.refused += 1 }
         }
 
-        // Keep status.xml current: for every guest of the user's (full passes), else those touched.
+        // Keep status.xml current: for every guest of the user's (full passes, which also catch changes
+        // made elsewhere, the next boot's definition included), else those touched.
         let vms: [String]
         if mode == .full {
             vms = domains.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
@@ -247,7 +248,7 @@ public final class WirtSpool: @unchecked Sendable {
             vms = touched.sorted()
         }
         for vm in vms where domains.contains(prefix + vm) {
-            writeStatus(user, vm: vm, tree: tree)
+            writeStatus(user, vm: vm, tree: tree, force: false)
         }
         if result.processed > 0 { pruneHistory(tree.history) }
         return result
@@ -310,7 +311,8 @@ public final class WirtSpool: @unchecked Sendable {
                 "user": "\(user.name)", "vm": "\(c.vm)", "command": "\(c.name)", "error": "\(error)",
             ])
         }
-        if domains.contains(domain) { writeStatus(user, vm: c.vm, tree: tree) }
+        // Rewritten after every command, even one that changed nothing the status shows.
+        if domains.contains(domain) { writeStatus(user, vm: c.vm, tree: tree, force: true) }
         appendLog(vm: c.vm, command: c.name, outcome, tree: tree, domains: domains, user: user)
         return true
     }
@@ -342,11 +344,11 @@ public final class WirtSpool: @unchecked Sendable {
         }
     }
 
-    private func writeStatus(_ user: WirtUser, vm: String, tree: Tree) {
+    private func writeStatus(_ user: WirtUser, vm: String, tree: Tree, force: Bool) {
         let domain = "\(user.name)-\(vm)"
         do {
             guard let status = try guests.status(domain: domain) else { return }
-            if statusCache[domain] == status { return }
+            if !force && statusCache[domain] == status { return }
             let dir = try rootDir(tree.infoVM, vm)
             try dir.writeAtomically("status.xml", Array(Self.statusXML(vm: vm, domain: domain, status).utf8))
             statusCache[domain] = status
@@ -356,10 +358,12 @@ public final class WirtSpool: @unchecked Sendable {
     }
 
     static func statusXML(vm: String, domain: String, _ s: WirtGuestStatus) -> String {
-        var definition = s.xml
-        if definition.hasPrefix("<?xml"), let end = definition.range(of: "?>") {
-            definition = String(definition[end.upperBound...])
+        func body(_ xml: String) -> String {
+            var xml = xml
+            if xml.hasPrefix("<?xml"), let end = xml.range(of: "?>") { xml = String(xml[end.upperBound...]) }
+            return xml.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        let nextBoot = s.nextBootXML.map { "\n  <next-boot>\n\(body($0))\n  </next-boot>" } ?? ""
         return """
         <?xml version="1.0" encoding="UTF-8"?>
         <status>
@@ -369,8 +373,8 @@ public final class WirtSpool: @unchecked Sendable {
           <autostart>\(s.autostart ? "yes" : "no")</autostart>
           <updated>\(timestamp(Date()))</updated>
           <definition>
-        \(definition.trimmingCharacters(in: .whitespacesAndNewlines))
-          </definition>
+        \(body(s.xml))
+          </definition>\(nextBoot)
         </status>
 
         """

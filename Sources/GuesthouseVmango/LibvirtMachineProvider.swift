@@ -97,8 +97,13 @@ public struct LibvirtMachineProvider: Sendable {
                 if running { throw GuesthouseError.conflict("machine \(domain.name) is already running") }
                 try domain.start()
             case .stop:
+                // vmango's stop powers off at once (virDomainDestroy returns when the guest is off);
+                // the state is read back so a stop never answers while the machine runs.
                 if !running { throw GuesthouseError.conflict("machine \(domain.name) is not running") }
                 try domain.destroy()
+                if LibvirtHypervisor.guestState(try domain.state()) != .stopped {
+                    throw GuesthouseError.conflict("machine \(domain.name) is still running after the power-off")
+                }
             case .reboot:
                 if !running { throw GuesthouseError.conflict("machine \(domain.name) is not running") }
                 try domain.reboot()

@@ -36,11 +36,7 @@ extension LibvirtMachineProvider {
         let image = try imageVolume(conn, request.image)
         let imageFormat = try MachineImage.Name(parsing: request.image).format
         let pool = try conn.storagePool(name: rootPool)
-        let poolInfo = try pool.info()
-        if poolInfo.available < request.plan.diskBytes {
-            throw GuesthouseError.conflict(
-                "storage pool \"\(rootPool)\" has \(poolInfo.available >> 20) MiB free; plan \"\(request.plan.name)\" needs \(request.plan.diskSizeGiB) GiB")
-        }
+        try PoolRoom.check(pool, bytes: request.plan.diskBytes, what: "plan \"\(request.plan.name)\"")
         if (try? pool.volume(name: MachineVolumeNames.rootVolume(request.name))) != nil {
             throw GuesthouseError.conflict("volume \"\(MachineVolumeNames.rootVolume(request.name))\" already exists in pool \"\(rootPool)\"")
         }
@@ -110,10 +106,11 @@ extension LibvirtMachineProvider {
             context["Backing"] = ["Path": try image.path(), "Format": imageFormat.name]
         }
         let xml = templates.renderVolume(context)
+        let what = "plan \"\(request.plan.name)\""
         if layered || xml.contains("<backingStore") {
-            return try pool.createVolume(xml: xml)
+            return try PoolRoom.createVolume(in: pool, xml: xml, bytes: wanted, what: what)
         }
-        let volume = try pool.createVolume(xml: xml, from: image)
+        let volume = try PoolRoom.createVolume(in: pool, xml: xml, from: image, bytes: wanted, what: what)
         do {
             if try volume.info().capacity < wanted { try volume.resize(to: wanted) }
         } catch {

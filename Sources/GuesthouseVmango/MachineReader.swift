@@ -39,14 +39,9 @@ final class MachineReader {
         return machine
     }
 
-    /// vmango's state names.
+    /// vmango's state names, from the one mapping of libvirt's states.
     static func state(_ state: DomainState) -> String {
-        switch state {
-        case .running, .blocked: "running"
-        case .shutoff, .shutdown, .crashed: "stopped"
-        case .paused, .pmSuspended: "paused"
-        case .noState: "unknown"
-        }
+        Machine.state(LibvirtHypervisor.guestState(state))
     }
 
     /// The static DHCP entry of the machine's MAC, else (running machines) its lease.

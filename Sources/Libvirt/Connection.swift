@@ -97,6 +97,11 @@ public final class Connection: @unchecked Sendable {
         try takeString("virConnectGetHostname", virConnectGetHostname(pointer))
     }
 
+    /// The host's SMBIOS information as XML (`<sysinfo>`), from `virConnectGetSysinfo`.
+    public func sysinfo() throws -> String {
+        try takeString("virConnectGetSysinfo", virConnectGetSysinfo(pointer, 0))
+    }
+
     /// The hypervisor's capabilities XML.
     public func capabilities() throws -> String {
         try takeString("virConnectGetCapabilities", virConnectGetCapabilities(pointer))

@@ -130,6 +130,6 @@ public final class Domain: @unchecked Sendable {
 }
 
 /// libvirt's domain states.
-public enum DomainState: Int32, Sendable {
+public enum DomainState: Int32, Sendable, CaseIterable {
     case noState = 0, running, blocked, paused, shutdown, shutoff, crashed, pmSuspended
 }

@@ -49,6 +49,11 @@ import Testing
         let config = try Config.parse("")
         #expect(config.server.port == 8080 && config.server.host == "127.0.0.1")
         #expect(config.simplestack.hosts == ["localhost"])
+        #expect(config.server.stopTimeoutSeconds == 30)
+    }
+
+    @Test func stopTimeoutIsRead() throws {
+        #expect(try Config.parse("[server]\nstop_timeout = 90").server.stopTimeoutSeconds == 90)
     }
 
     @Test(arguments: [
@@ -60,6 +65,8 @@ import Testing
         ("[server]\nlisen = \"x\"", "server.lisen", "unknown key"),
         ("[srever]\nlisten = \"x\"", "srever", "unknown section"),
         ("[ssh_key.k]\npublic = \"not a key\"", "ssh_key.k.public", "OpenSSH"),
+        ("[server]\nstop_timeout = 0", "server.stop_timeout", "between 1 and 3600"),
+        ("[server]\nstop_timeout = \"30s\"", "server.stop_timeout", "integer"),
     ])
     func errorsNameTheFileAndTheKey(_ text: String, _ key: String, _ fragment: String) {
         do {

@@ -77,6 +77,55 @@ extension WirtTests {
         #expect(h.read(h.status(h.alice)).contains("<memory unit='KiB'>1048576</memory>"))
     }
 
+    @Test func configOnARunningGuestRewritesStatusWithTheNextBootDefinition() throws {
+        let h = try Harness()
+        let domain = "\(h.alice)-box"
+        func inode() -> ino_t {
+            var s = stat()
+            return lstat(h.status(h.alice), &s) == 0 ? s.st_ino : 0
+        }
+        try h.send(h.alice, "start")
+        h.spool.process(userName: h.alice)
+        #expect(try h.state(domain) == .running)
+        let before = h.read(h.status(h.alice))
+        #expect(before.contains("<state>running</state>"))
+        #expect(!before.contains("1048576"))
+        let firstInode = inode()
+
+        try h.send(h.alice, "config", #"{"memory": 1024, "cpus": 2}"#)
+        h.spool.process(userName: h.alice)
+        #expect(h.read(h.vmLog(h.alice)).contains("box config ok: configured memory 1024 MiB, cpus 2 (from the next boot)"))
+        // A fresh status.xml: the running definition as it is, and the next boot's with the change.
+        #expect(inode() != firstInode, "status.xml was not rewritten")
+        let after = h.read(h.status(h.alice))
+        let nextBoot = try #require(after.range(of: "<next-boot>").map { String(after[$0.upperBound...]) })
+        #expect(nextBoot.contains("<memory unit='KiB'>1048576</memory>"), "\(after)")
+        #expect(nextBoot.contains(">2</vcpu>"), "\(after)")
+        #expect(after.contains("<state>running</state>"))
+
+        // Every command rewrites it, even one that changes nothing.
+        let secondInode = inode()
+        try h.send(h.alice, "autostart", "--disable\n")
+        h.spool.process(userName: h.alice)
+        #expect(inode() != secondInode, "status.xml was not rewritten after a command")
+        #expect(h.read(h.status(h.alice)).contains("<autostart>no</autostart>"))
+    }
+
+    @Test func aChangeMadeOutsideTheSpoolShowsAtTheNextRescan() throws {
+        let h = try Harness()
+        let domain = "\(h.alice)-box"
+        h.spool.process(userName: h.alice)
+        #expect(h.read(h.status(h.alice)).contains("<state>shutoff</state>"))
+        // Another client starts the guest and changes its next boot: no command, only a rescan.
+        let d = try h.connection.domain(name: domain)
+        try d.start()
+        try d.setConfiguredVcpus(3)
+        h.spool.process(userName: h.alice)
+        let status = h.read(h.status(h.alice))
+        #expect(status.contains("<state>running</state>"), "\(status)")
+        #expect(status.range(of: "<next-boot>").map { status[$0.upperBound...].contains(">3</vcpu>") } == true, "\(status)")
+    }
+
     @Test func aCommandOnAMissingGuestIsAnErrorInTheSpoolLog() throws {
         let h = try Harness()
         try h.send(h.alice, "start", vm: "nothere")

@@ -3,6 +3,15 @@
 public struct Container: Sendable, Equatable {
     public enum State: String, Sendable, Equatable {
         case running = "RUNNING", stopped = "STOPPED", paused = "FROZEN", other = "UNKNOWN"
+
+        /// creepy-meow's state for a power state (the one `GuestState` every API derives from).
+        public init(_ state: GuestState) {
+            switch state {
+            case .started: self = .running
+            case .stopped: self = .stopped
+            case .paused: self = .paused
+            }
+        }
     }
 
     public var id: Int

@@ -21,7 +21,7 @@ public struct Machine: Sendable, Equatable, Codable {
     public var vncAddr: String
     public var rootDisk: MachineDisk?
     public var sshKeys: [MachineSSHKey]
-    /// "running", "stopped" or "unknown" (vmango's states).
+    /// "running", "stopped" or "paused" (vmango's states, see `Machine.state(_:)`).
     public var state: String
     /// The user data given at creation: kept in the metadata, not shown by the JSON API.
     public var userdata: String = ""
@@ -144,4 +144,15 @@ public struct MachinePlan: Sendable, Equatable {
 
     public var memoryBytes: UInt64 { UInt64(memoryMiB) * 1_048_576 }
     public var diskBytes: UInt64 { UInt64(diskSizeGiB) * 1_073_741_824 }
+}
+
+extension Machine {
+    /// vmango's word for a power state (the one `GuestState` every API derives from).
+    public static func state(_ state: GuestState) -> String {
+        switch state {
+        case .started: "running"
+        case .stopped: "stopped"
+        case .paused: "paused"
+        }
+    }
 }

@@ -98,6 +98,16 @@ enum SimplestackRequests {
         return action
     }
 
+    /// `PUT .../power`'s `"timeout"`: seconds a `stop` may wait for the guest to be off (nil: the
+    /// server's `stop_timeout`).
+    static func stopTimeout(_ o: JSONObject) throws -> Double? {
+        guard let timeout = try o.int("timeout") else { return nil }
+        try Validation.range(timeout, 1...3600, field: "timeout")
+        return Double(timeout)
+    }
+
     static let powerSchema = Schema.object(
-        ["state": .string(enumeration: PowerAction.allCases.map(\.rawValue))], required: ["state"])
+        ["state": .string(enumeration: PowerAction.allCases.map(\.rawValue)),
+         "timeout": .integer(description: "stop: seconds to wait for the guest to be off (default: [server] stop_timeout)")],
+        required: ["state"])
 }

@@ -51,13 +51,16 @@ extension SimplestackRoutes {
             return Response(status: .noContent)
         }
         api.add(Operation(.put, p + "/{guest_id}/power", id: "guestPower",
-                          summary: "start, stop (graceful), force_stop, pause or resume", tag: "simplestack",
+                          summary: "start, stop (graceful: answers once the guest is off, 409 when it is not within the timeout), force_stop, pause or resume",
+                          tag: "simplestack",
                           body: SimplestackRequests.powerSchema, success: (200, .ref("Action")),
                           errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
-            let action = try SimplestackRequests.powerAction(try await JSONObject.read(request))
+            let body = try await JSONObject.read(request)
+            let action = try SimplestackRequests.powerAction(body)
+            let timeout = try SimplestackRequests.stopTimeout(body)
             try await checkGuestIfMatch(request, context, hv)
-            try await hv.power(id: try parameter("guest_id", context), action)
+            try await hv.power(id: try parameter("guest_id", context), action, stopTimeout: timeout)
             return JSONResponse.make(SimplestackAction(action: action.rawValue))
         }
         api.add(Operation(.put, p + "/{guest_id}/reboot", id: "guestReboot",
