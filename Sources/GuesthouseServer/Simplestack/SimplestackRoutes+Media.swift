@@ -28,9 +28,10 @@ extension SimplestackRoutes {
         api.add(Operation(.post, Self.prefix + "/guests/{guest_id}/clone", id: "guestClone",
                           summary: "Clone a stopped guest with copies of its disks", tag: "simplestack",
                           body: .object(["name": .string()], required: ["name"]),
-                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502])) { request, context in
+                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502]).acceptingAsync()) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestCloning).self, operation: "clone")
             let name = try await JSONObject.read(request).string("name", required: true)!
+            if AsyncPreference.requested(request) { return try await cloneAsync(hv, request, context, name: name) }
             let guest = try await hv.cloneGuest(guestID: try guestID(context), name: name)
             return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
                                      location: "\(base(context))/guests/\(guest.id)")
