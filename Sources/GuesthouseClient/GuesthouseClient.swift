@@ -30,11 +30,14 @@ public struct GuesthouseClient: Sendable {
         var request = self.request(path, method: .GET)
         request.headers.add(name: "Prefer", value: "respond-async")
         var response = try await http.execute(request, timeout: .hours(24))
+        var operation: String?
         if response.status == .accepted {
-            let operation = try await follow(response, display: display)
-            guard let result = operation["result"] as? String else { throw Failure(status: 500, message: "the operation has no result") }
+            operation = response.headers.first(name: "Location")
+            let status = try await follow(response, display: display)
+            guard let result = status["result"] as? String else { throw Failure(status: 500, message: "the operation has no result") }
             response = try await http.execute(self.request(result, method: .GET), timeout: .hours(24))
         }
+
         guard response.status == .ok else { throw try await failure(response) }
         let total = response.headers.first(name: "Content-Length").flatMap { UInt64($0) } ?? 0
         display.begin("download", total: total)
@@ -48,6 +51,8 @@ public struct GuesthouseClient: Sendable {
             done += UInt64(buffer.readableBytes)
             display.update(done)
         }
+        // The server keeps the spooled archive until the operation is deleted (or expires).
+        if let operation { _ = try? await http.execute(self.request(operation, method: .DELETE), timeout: .seconds(30)) }
         display.finish("wrote \(file) (\(TransferDisplay.bytes(done)))")
         return done
     }
@@ -111,7 +116,7 @@ public struct GuesthouseClient: Sendable {
                 display.begin("server \(status["kind"] as? String ?? "operation")", total: total)
                 began = true
             }
-            display.update(done)
+            display.update(done, total: total)
             switch status["state"] as? String {
             case "succeeded": return status
             case "running": try await Task.sleep(for: .milliseconds(500))

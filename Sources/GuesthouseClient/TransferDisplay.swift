@@ -34,9 +34,13 @@ public final class TransferDisplay: @unchecked Sendable {
         if !terminal { write("\(label): \(phase), \(Self.bytes(total))\n") }
     }
 
-    /// Reports `done` bytes of the current phase.
-    public func update(_ done: UInt64) {
+    /// Reports `done` bytes of the current phase, and its total when it became known meanwhile.
+    public func update(_ done: UInt64, total newTotal: UInt64? = nil) {
         let line: String? = lock.withLock {
+            if let newTotal, newTotal != total {
+                total = newTotal
+                lastDecile = -1
+            }
             let now = Date()
             let elapsed = max(now.timeIntervalSince(started), 0.001)
             let rate = Double(done) / elapsed

@@ -1,4 +1,10 @@
 import Foundation
+import Testing
+
+/// The qemu:///system suites of image imports, operations and the transfer CLI, one at a time:
+/// they check that the server's scratch directories are gone, which only holds while no other of
+/// them has a transfer in flight.
+@Suite(.serialized) enum ImageTransferQemuSuites {}
 
 /// Runs the independent tools the image tests check with (qemu-img, tar), argument arrays only.
 enum Tool {

@@ -29,7 +29,9 @@ public struct QemuImg: Sendable {
     /// Reads `path`'s format and virtual size (`qemu-img info --output=json`).
     /// - Throws: `invalidArguments` when qemu-img cannot read it as an image.
     public func info(_ path: String) async throws -> Info {
-        let output = try await run(["info", "--output=json", "--", path], failure: "the file is not a disk image qemu-img can read")
+        // qemu's advice for untrusted images: probe them under a memory and CPU limit.
+        let output = try await run(["info", "--output=json", "--", path], failure: "the file is not a disk image qemu-img can read",
+                                   limited: true)
         guard let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
               let format = object["format"] as? String,
               let size = (object["virtual-size"] as? NSNumber)?.uint64Value else {
@@ -68,15 +70,20 @@ public struct QemuImg: Sendable {
 
     /// Runs qemu-img and returns its standard output; a failure is `invalidArguments` with
     /// `failure` and the first line qemu-img wrote to standard error.
-    func run(_ arguments: [String], failure: String) async throws -> Data {
+    func run(_ arguments: [String], failure: String, limited: Bool = false) async throws -> Data {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if limited, let prlimit = Self.find("prlimit") {
+            process.executableURL = URL(fileURLWithPath: prlimit)
+            process.arguments = ["--as=\(1 << 30)", "--cpu=30", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         let scratch = try ScratchDirectory(label: "guesthouse-qemu-img")
         defer { scratch.remove() }
         // Files rather than pipes: nothing can fill up and block the child while we wait for it.
-        FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
-        FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("err")))
         process.standardOutput = out

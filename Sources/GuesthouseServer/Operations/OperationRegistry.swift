@@ -59,6 +59,15 @@ public actor OperationRegistry {
         self.ttl = ttl
     }
 
+    /// A registry that goes away (its server stopped) cancels what still runs and removes every
+    /// scratch file it kept.
+    deinit {
+        for entry in entries.values {
+            entry.task?.cancel()
+            entry.scratch?.remove()
+        }
+    }
+
     /// The owner key of a credential.
     public nonisolated static func owner(_ credentials: Credentials) -> String {
         var hasher = SHA256()
