@@ -113,6 +113,29 @@ extension ImageTransferQemuSuites {
                 #expect(try await client.delete(location).status == 200)
                 let left = try FileManager.default.contentsOfDirectory(atPath: "/var/tmp").filter { $0.hasPrefix("guesthouse-export-") }
                 #expect(left.isEmpty, "spooled archives left: \(left)")
+
+                // A clone as an operation: its location is the new guest.
+                let clone = try await client.send(.post, "/kvm/localhost/guests/\(name)/clone", json: #"{"name": "\#(name)-c"}"#,
+                                                  headers: preferAsync)
+                #expect(clone.status == 202, "\(clone.text)")
+                let cloneLocation = try #require(clone.location)
+                let cloned = try #require(try await client.waitForOperation(cloneLocation).last)
+                #expect(cloned.object["state"] as? String == "succeeded", "\(cloned.text)")
+                let clonedGuest = try #require(cloned.object["location"] as? String)
+                #expect(try await client.get(clonedGuest).object["name"] as? String == "\(name)-c")
+
+                // The archive imported back as an operation, once the original is gone.
+                #expect(try await client.delete("/kvm/localhost/guests/\(name)").status == 204)
+                let imported = try await client.send(.post, "/kvm/localhost/storages/\(scratch.pool)/guests", bytes: archive.body,
+                                                     headers: preferAsync)
+                #expect(imported.status == 202, "\(imported.text)")
+                #expect(imported.object["kind"] as? String == "guest import")
+                let importLocation = try #require(imported.location)
+                let done = try #require(try await client.waitForOperation(importLocation).last)
+                #expect(done.object["state"] as? String == "succeeded", "\(done.text)")
+                #expect((done.object["bytes_done"] as? NSNumber)?.uint64Value == UInt64(archive.body.count))
+                let guestPath = try #require(done.object["location"] as? String)
+                #expect(try await client.get(guestPath).object["name"] as? String == name)
             }
         }
 
