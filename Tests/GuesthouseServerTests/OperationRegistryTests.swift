@@ -16,7 +16,9 @@ import Testing
     }
 
     @Test func onlyTheOwnerSeesAnOperationAndFinishedOnesExpireWithTheirFiles() async throws {
-        let registry = OperationRegistry(ttl: .milliseconds(200))
+        let passed = Locked(Duration.zero)
+        let start = ContinuousClock.now
+        let registry = OperationRegistry(ttl: .seconds(60)) { start + passed.withLock { $0 } }
         let owner = OperationRegistry.owner(Credentials(username: "a", password: "p"))
         let other = OperationRegistry.owner(Credentials(username: "a", password: "q"))
         let scratch = try ScratchDirectory(label: "guesthouse-test-op")
@@ -32,7 +34,9 @@ import Testing
         #expect(status.result == "/operations/\(id)/result")
         #expect(try await registry.resultFile(id: id, owner: owner).path == file)
         await #expect(throws: GuesthouseError.self) { try await registry.status(id: id, owner: other) }
-        try await Task.sleep(for: .milliseconds(300))
+        passed.withLock { $0 = .seconds(59) }
+        #expect(try await registry.status(id: id, owner: owner).state == .succeeded)
+        passed.withLock { $0 = .seconds(61) }
         await #expect(throws: GuesthouseError.self) { try await registry.status(id: id, owner: owner) }
         #expect(!FileManager.default.fileExists(atPath: scratch.path))
     }

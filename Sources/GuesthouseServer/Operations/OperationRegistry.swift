@@ -53,10 +53,14 @@ public actor OperationRegistry {
 
     private var entries: [String: Entry] = [:]
     private let ttl: Duration
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// - Parameter ttl: how long a finished operation (and an export's archive) is kept.
-    public init(ttl: Duration = .seconds(3600)) {
+    /// - Parameters:
+    ///   - ttl: how long a finished operation (and an export's archive) is kept.
+    ///   - now: the clock (replaceable so tests can let time pass).
+    public init(ttl: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.ttl = ttl
+        self.now = now
     }
 
     /// A registry that goes away (its server stopped) cancels what still runs and removes every
@@ -113,7 +117,7 @@ public actor OperationRegistry {
             entry.scratch?.remove()
             entry.scratch = nil
         }
-        entry.finishedAt = .now
+        entry.finishedAt = now()
         entry.task = nil
         entries[id] = entry
     }
@@ -163,7 +167,7 @@ public actor OperationRegistry {
     }
 
     private func sweep() {
-        let now = ContinuousClock.now
+        let now = self.now()
         for (id, entry) in entries {
             if let finished = entry.finishedAt, finished + ttl < now {
                 entry.scratch?.remove()
