@@ -11,6 +11,8 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
         case featureNotImplemented = "FeatureNotImplemented"
         case hypervisorError = "HypervisorError"
         case internalError = "InternalError"
+        /// An `If-Match` that no longer matches the resource (someone changed it meanwhile).
+        case preconditionFailed = "PreconditionFailed"
 
         /// The HTTP status code of this class.
         public var httpStatus: Int {
@@ -23,6 +25,7 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
             case .featureNotImplemented: 501
             case .hypervisorError: 502
             case .internalError: 500
+            case .preconditionFailed: 412
             }
         }
     }

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Serializes work per key (a domain's UUID) inside this process, so that read-modify-write
-/// changes of one domain's definition (tags) never lose each other's writes. Blocking: use it only
-/// on the libvirt executor, around short libvirt calls.
+/// changes of one domain's definition never lose each other's writes. Reentrant on one thread (a
+/// device change that falls back to a guarded rewrite takes it twice). Blocking: use it only on
+/// the libvirt executor, around short libvirt calls.
 public final class KeyedLock: @unchecked Sendable {
     private let lock = NSLock()
-    private var locks: [String: (lock: NSLock, users: Int)] = [:]
+    private var locks: [String: (lock: NSRecursiveLock, users: Int)] = [:]
 
     public static let domains = KeyedLock()
     /// DHCP host entries, per network, so that two creates never reserve one address.
@@ -13,9 +14,10 @@ public final class KeyedLock: @unchecked Sendable {
 
     public init() {}
 
+    /// Runs `body` holding the lock of `key`.
     public func withLock<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
-        let entry: NSLock = lock.withLock {
-            var e = locks[key] ?? (NSLock(), 0)
+        let entry: NSRecursiveLock = lock.withLock {
+            var e = locks[key] ?? (NSRecursiveLock(), 0)
             e.users += 1
             locks[key] = e
             return e.lock

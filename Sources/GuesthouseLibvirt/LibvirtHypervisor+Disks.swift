@@ -24,8 +24,7 @@ extension LibvirtHypervisor: GuestDisks {
         let qemuDriver = usesQemuDriver
         return try await withConnection("disk create") { conn in
             let domain = try Self.lookup(conn, id: guestID)
-            let tree = try Self.inactiveTree(domain)
-            let disks = (tree.child("devices")?.children("disk") ?? [])
+            let disks = try XMLTree.parse(domain.xml(inactive: true)).child("devices")?.children("disk") ?? []
             let dataDisks = disks.filter { ($0["device"] ?? "disk") == "disk" }
             let pool: StoragePool
             if let name = spec.pool {
@@ -37,29 +36,18 @@ extension LibvirtHypervisor: GuestDisks {
                 pool = try Self.defaultPool(conn)
             }
             let guestName = domain.name
-            let existing = Set(((try? pool.volumes()) ?? []).map(\.name))
-            var n = dataDisks.count
-            var volumeName = "\(guestName)-disk\(n).\(format)"
-            while existing.contains(volumeName) {
-                n += 1
-                volumeName = "\(guestName)-disk\(n).\(format)"
-            }
-            let bus = dataDisks.first?.child("target")?["bus"] ?? "virtio"
-            let used = Set(disks.compactMap { $0.child("target")?["dev"] })
-            let target = Self.freeTarget(prefix: Self.targetPrefix(bus: bus), used: used)
-            let volume = try pool.createVolume(xml: VolumeXML.render(name: volumeName,
-                                                                     capacityBytes: UInt64(spec.sizeGiB) << 30,
-                                                                     format: format))
+            let volume = try Self.claimVolume(pool, first: dataDisks.count,
+                                              name: { "\(guestName)-disk\($0).\(format)" },
+                                              xml: { VolumeXML.render(name: $0, capacityBytes: UInt64(spec.sizeGiB) << 30,
+                                                                      format: format) })
+            let target: String
             do {
                 let path = try volume.path()
+                let bus = dataDisks.first?.child("target")?["bus"] ?? "virtio"
                 let driver = qemuDriver ? "<driver name='qemu' type='\(format)'/>" : ""
-                let xml = "<disk type='file' device='disk'>\(driver)<source file='\(xmlEscape(path))'/>"
-                    + "<target dev='\(target)' bus='\(xmlEscape(bus))'/></disk>"
-                if try domain.isActive() {
-                    try domain.attachDevice(xml)
-                } else {
-                    let element = try XMLTree.parse(xml)
-                    try Self.redefine(conn, domain) { tree in Self.editDevices(tree) { $0 + [element] } }
+                target = try Self.attachDisk(conn, domain, prefix: Self.targetPrefix(bus: bus)) { target in
+                    "<disk type='file' device='disk'>\(driver)<source file='\(xmlEscape(path))'/>"
+                        + "<target dev='\(target)' bus='\(xmlEscape(bus))'/></disk>"
                 }
             } catch {
                 try? volume.delete()
@@ -68,6 +56,62 @@ extension LibvirtHypervisor: GuestDisks {
             let fresh = try Self.lookup(conn, id: domain.uuid)
             return try Self.find(target, in: Self.diskInfos(conn, fresh), guest: guestName)
         }
+    }
+
+    /// Creates a volume under the first free name of `name(first)`, `name(first + 1)`, ...:
+    /// libvirt's create is the claim (it refuses a name that exists), so two creates at once, from
+    /// any replicas, never share a volume; the one that loses takes the next name.
+    static func claimVolume(_ pool: StoragePool, first: Int, name: (Int) -> String,
+                            xml: (String) -> String) throws -> StorageVolume {
+        let existing = Set(((try? pool.volumes()) ?? []).map(\.name))
+        var n = first
+        var claims = 0
+        while claims < 64 {
+            let candidate = name(n)
+            n += 1
+            if existing.contains(candidate) { continue }
+            claims += 1
+            do {
+                return try pool.createVolume(xml: xml(candidate))
+            } catch let error as LibvirtError where error.isAlreadyExists {
+                continue
+            }
+        }
+        throw GuesthouseError.conflict("storage '\(pool.name)' has no free name for a new volume like '\(name(first))'")
+    }
+
+    /// Attaches a new disk (`element(target)`) on the first free device name with `prefix`, through
+    /// libvirt's attach (a guarded rewrite where the driver has none). A device name another
+    /// replica took meanwhile is a conflict libvirt reports; the next free one is tried then.
+    /// Returns the device name the disk got.
+    static func attachDisk(_ conn: Connection, _ domain: Domain, prefix: String,
+                           _ element: @escaping (String) -> String) throws -> String {
+        struct TargetTaken: Error {}
+        for attempt in 0..<rewriteAttempts {
+            var used = Set((try XMLTree.parse(domain.xml(inactive: true)).child("devices")?.children("disk") ?? [])
+                .compactMap { $0.child("target")?["dev"] })
+            if try domain.isActive() {
+                used.formUnion((try XMLTree.parse(domain.xml()).child("devices")?.children("disk") ?? [])
+                    .compactMap { $0.child("target")?["dev"] })
+            }
+            let target = freeTarget(prefix: prefix, used: used)
+            let xml = element(target)
+            do {
+                try changeDevices(conn, domain, atomic: { try domain.attachDevice(xml) }, rewrite: { devices in
+                    if devices.contains(where: { $0.name == "disk" && $0.child("target")?["dev"] == target }) {
+                        throw TargetTaken()
+                    }
+                    return devices + [try XMLTree.parse(xml)]
+                })
+                return target
+            } catch is TargetTaken where attempt + 1 < rewriteAttempts {
+                continue
+            } catch let error as LibvirtError where attempt + 1 < rewriteAttempts
+                        && (error.kind == .conflict || error.message.contains("already exists")) {
+                continue  // "target vdb already exists": another request attached one meanwhile
+            }
+        }
+        throw GuesthouseError.conflict("guest '\(domain.name)' kept getting new disks while one was being added; try again")
     }
 
     public func updateDisk(guestID: String, diskID: String, sizeGiB: Int?, name: String?) async throws -> GuestDiskInfo {
@@ -88,12 +132,8 @@ extension LibvirtHypervisor: GuestDisks {
             let info = try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
             let element = try Self.diskElement(domain, target: info.id)
             let volume = Self.volume(conn, for: element)
-            if try domain.isActive() {
-                try domain.detachDevice(element.rendered())
-            } else {
-                try Self.redefine(conn, domain) { tree in
-                    Self.editDevices(tree) { $0.filter { !($0.name == "disk" && $0.child("target")?["dev"] == info.id) } }
-                }
+            try Self.changeDevices(conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
+                devices.filter { !($0.name == "disk" && $0.child("target")?["dev"] == info.id) }
             }
             try volume?.delete()
         }

@@ -83,8 +83,11 @@ extension LibvirtHypervisor {
             let domain = try Self.lookup(conn, id: id)
             if let hdd = update.hddGiB { try Self.resizeLastDisk(conn, domain, gib: hdd) }
             if let paravirtualized = update.paravirtualized { try Self.setParavirtualized(conn, domain, paravirtualized) }
-            if let memory = update.memoryMiB { try domain.setConfiguredMemory(kib: UInt64(memory) * 1024) }
-            if let cpus = update.cpus { try domain.setConfiguredVcpus(cpus) }
+            // libvirt's own calls for the configured memory and vCPUs (atomic, config only).
+            try Self.withDomainLock(conn, domain) {
+                if let memory = update.memoryMiB { try domain.setConfiguredMemory(kib: UInt64(memory) * 1024) }
+                if let cpus = update.cpus { try domain.setConfiguredVcpus(cpus) }
+            }
             if let name = update.name, name != domain.name {
                 if (try? conn.domain(name: name)) != nil {
                     throw GuesthouseError.conflict("a guest named '\(name)' already exists")

@@ -4,7 +4,8 @@ import Libvirt
 
 /// Network interfaces, identified by MAC. A rate limit is set as libvirt's `<bandwidth>` (KiB/s,
 /// inbound and outbound); the exact bytes/s asked for are kept in the domain's metadata so that
-/// what an update sets reads back exactly.
+/// what an update sets reads back exactly, one metadata element per NIC. Adding, changing and
+/// removing a NIC go through libvirt's device calls (see `changeDevices`).
 extension LibvirtHypervisor: GuestInterfaces {
     static let ratesNamespace = "http://guesthouse.dev/schema/1/nic-rates"
 
@@ -39,11 +40,12 @@ extension LibvirtHypervisor: GuestInterfaces {
             let model = current.first?.model ?? "virtio"
             let xml = "<interface type='network'><mac address='\(mac)'/><source network='\(xmlEscape(network))'/>"
                 + "<model type='\(xmlEscape(model))'/></interface>"
-            if try domain.isActive() {
-                try domain.attachDevice(xml)
-            } else {
-                let element = try XMLTree.parse(xml)
-                try Self.redefine(conn, domain) { tree in Self.editDevices(tree) { $0 + [element] } }
+            let element = try XMLTree.parse(xml)
+            try Self.changeDevices(conn, domain, atomic: { try domain.attachDevice(xml) }) { devices in
+                if devices.contains(where: { Self.isInterface($0, mac: mac) }) {
+                    throw GuesthouseError.conflict("guest '\(domain.name)' already has an interface \(mac)")
+                }
+                return devices + [element]
             }
             return try Self.findNIC(mac, in: Self.nics(Self.lookup(conn, id: domain.uuid)), guest: domain.name)
         }
@@ -55,7 +57,6 @@ extension LibvirtHypervisor: GuestInterfaces {
             try Validation.range(rate, 1...Int(Int32.max), field: "ratelimit")
         }
         let mac = try Self.normalizedMAC(mac)
-        let uri = self.uri
         return try await withConnection("interface update") { conn in
             let domain = try Self.lookup(conn, id: guestID)
             if let network = update.network {
@@ -66,26 +67,16 @@ extension LibvirtHypervisor: GuestInterfaces {
                 }
             }
             let change = { (element: XMLTree) -> XMLTree in Self.apply(update, to: element) }
-            if try domain.isActive() {
-                let element = try Self.interfaceElement(XMLTree.parse(domain.xml()), mac: mac, guest: domain.name)
-                try domain.updateDevice(change(element).rendered())
-            } else {
-                _ = try Self.interfaceElement(Self.inactiveTree(domain), mac: mac, guest: domain.name)
-                try Self.redefine(conn, domain) { tree in
-                    Self.editDevices(tree) { devices in
-                        devices.map { Self.isInterface($0, mac: mac) ? change($0) : $0 }
-                    }
-                }
+            // The element as the guest has it now (live when it runs), changed and handed to
+            // libvirt's update, which swaps the device under its own lock.
+            let current = try domain.isActive() ? XMLTree.parse(domain.xml()) : Self.inactiveTree(domain)
+            let element = try Self.interfaceElement(current, mac: mac, guest: domain.name)
+            try Self.changeDevices(conn, domain, atomic: { try domain.updateDevice(change(element).rendered()) }) { devices in
+                devices.map { Self.isInterface($0, mac: mac) ? change($0) : $0 }
             }
             let fresh = try Self.lookup(conn, id: domain.uuid)
             if let rate = update.rateLimitBytes {
-                try KeyedLock.domains.withLock(uri + "#" + fresh.uuid) {
-                    var rates = try Self.exactRates(fresh)
-                    rates[mac] = rate
-                    let xml = "<rates>" + rates.sorted { $0.key < $1.key }
-                        .map { "<nic mac='\($0.key)' bytes='\($0.value)'/>" }.joined() + "</rates>"
-                    try fresh.setMetadata(rates.isEmpty ? nil : xml, key: "ghnic", namespace: Self.ratesNamespace)
-                }
+                try Self.setExactRate(conn, fresh, mac: mac, bytes: rate)
             }
             return try Self.findNIC(mac, in: Self.nics(fresh), guest: domain.name)
         }
@@ -95,15 +86,12 @@ extension LibvirtHypervisor: GuestInterfaces {
         let mac = try Self.normalizedMAC(mac)
         try await withConnection("interface delete") { conn in
             let domain = try Self.lookup(conn, id: guestID)
-            if try domain.isActive() {
-                let element = try Self.interfaceElement(XMLTree.parse(domain.xml()), mac: mac, guest: domain.name)
-                try domain.detachDevice(element.rendered())
-            } else {
-                _ = try Self.interfaceElement(Self.inactiveTree(domain), mac: mac, guest: domain.name)
-                try Self.redefine(conn, domain) { tree in
-                    Self.editDevices(tree) { $0.filter { !Self.isInterface($0, mac: mac) } }
-                }
+            let current = try domain.isActive() ? XMLTree.parse(domain.xml()) : Self.inactiveTree(domain)
+            let element = try Self.interfaceElement(current, mac: mac, guest: domain.name)
+            try Self.changeDevices(conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
+                devices.filter { !Self.isInterface($0, mac: mac) }
             }
+            try? Self.setExactRate(conn, domain, mac: mac, bytes: nil)
         }
     }
 
@@ -142,18 +130,34 @@ extension LibvirtHypervisor: GuestInterfaces {
         return element
     }
 
-    static func exactRates(_ domain: Domain) throws -> [String: Int] {
-        guard let xml = try domain.metadata(namespace: ratesNamespace) else { return [:] }
+    /// The exact rates asked for, by MAC: one metadata element per NIC
+    /// (`<ghnic:rate bytes='N'/>` under `nic-rates/MAC`), and those of the older single `<rates>`
+    /// element, which per-NIC elements override.
+    static func exactRates(_ definition: XMLTree) -> [String: Int] {
         var rates: [String: Int] = [:]
-        for nic in try XMLTree.parse(xml).children where nic.name.hasSuffix("nic") {
+        let legacy = definition.child("metadata")?.children.first { element in
+            element.attributes.contains { $0.key.hasPrefix("xmlns") && $0.value == ratesNamespace }
+        }
+        for nic in legacy?.children ?? [] where nic.name.hasSuffix("nic") {
             if let mac = nic["mac"], let bytes = nic["bytes"].flatMap({ Int($0) }) { rates[mac] = bytes }
+        }
+        for item in DomainMetadataItems.items(in: definition, under: ratesNamespace) {
+            let mac = String(item.uri.dropFirst(ratesNamespace.count + 1)).removingPercentEncoding ?? ""
+            if let bytes = item.element["bytes"].flatMap({ Int($0) }) { rates[mac] = bytes }
         }
         return rates
     }
 
+    /// Keeps (or with nil drops) the exact rate of one NIC: one per-key metadata call.
+    static func setExactRate(_ conn: Connection, _ domain: Domain, mac: String, bytes: Int?) throws {
+        try DomainMetadataItems.set(conn, domain, bytes.map { "<rate bytes='\($0)'/>" }, key: "ghnic",
+                                    uri: DomainMetadataItems.uri(base: ratesNamespace, item: mac))
+    }
+
     static func nics(_ domain: Domain) throws -> [GuestNIC] {
-        let definition = try DomainDefinition(xml: domain.xml())
-        let rates = (try? exactRates(domain)) ?? [:]
+        let xml = try domain.xml()
+        let definition = try DomainDefinition(xml: xml)
+        let rates = exactRates(try XMLTree.parse(xml))
         return definition.interfaces.enumerated().map { index, nic in
             var rate: Int? = nil
             if let kib = nic.outboundAverageKiB ?? nic.inboundAverageKiB {

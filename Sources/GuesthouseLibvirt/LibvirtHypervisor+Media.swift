@@ -3,7 +3,7 @@ import GuesthouseCore
 import Libvirt
 
 /// The CD-ROM drive: an ISO volume from any storage pool goes in, `nil` ejects it. A stopped guest
-/// without a drive gets one; a running guest changes media through libvirt's device update.
+/// without a drive gets one (libvirt's attach); media change through libvirt's device update.
 extension LibvirtHypervisor: GuestMedia {
     public func mediaDevice(guestID: String) async throws -> String? {
         try await withConnection("media device info") { conn in
@@ -24,21 +24,29 @@ extension LibvirtHypervisor: GuestMedia {
                     throw GuesthouseError.conflict("guest '\(domain.name)' has no CD-ROM drive; stop it to get one")
                 }
                 let changed = drive.setting("type", "file").replacingChild("source", with: source)
-                try Self.changeMedia(domain, changed.rendered())
+                try Self.withDomainLock(conn, domain) { try Self.changeMedia(domain, changed.rendered()) }
             } else {
+                // A stopped guest: the drive's media changes with libvirt's update (a new drive
+                // is attached), both in the persistent definition only.
                 let tree = try Self.inactiveTree(domain)
-                if Self.cdrom(in: tree) == nil && path == nil { return nil }
-                let newDrive = Self.newCDROM(tree)
-                try Self.redefine(conn, domain) { tree in
-                    Self.editDevices(tree) { devices in
-                        var devices = devices
-                        if let index = devices.firstIndex(where: Self.isCDROM) {
-                            devices[index] = devices[index].setting("type", "file").replacingChild("source", with: source)
-                        } else {
-                            devices.append(newDrive.replacingChild("source", with: source))
-                        }
-                        return devices
+                let drive = Self.cdrom(in: tree)
+                if drive == nil && path == nil { return nil }
+                let newDrive = Self.newCDROM(tree).replacingChild("source", with: source)
+                let atomic: () throws -> Void = {
+                    if let drive {
+                        try domain.updateDevice(drive.setting("type", "file").replacingChild("source", with: source).rendered())
+                    } else {
+                        try domain.attachDevice(newDrive.rendered())
                     }
+                }
+                try Self.changeDevices(conn, domain, atomic: atomic) { devices in
+                    var devices = devices
+                    if let index = devices.firstIndex(where: Self.isCDROM) {
+                        devices[index] = devices[index].setting("type", "file").replacingChild("source", with: source)
+                    } else {
+                        devices.append(newDrive)
+                    }
+                    return devices
                 }
             }
             return Self.mediaName(conn, Self.cdrom(in: try XMLTree.parse(Self.lookup(conn, id: domain.uuid).xml())))

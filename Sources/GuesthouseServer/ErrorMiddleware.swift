@@ -54,10 +54,18 @@ enum JSONResponse {
         return encoder
     }()
 
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    /// A JSON response; `etag` adds the `ETag` of its body (see `EntityTag`).
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, location: String? = nil,
+                     etag: Bool = false) -> Response {
+        let data = body(value)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let location { headers[.location] = location }
+        if etag { headers[.eTag] = EntityTag.of(data) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The JSON bytes `make` sends for `value`.
+    static func body(_ value: some Encodable) -> Data {
+        (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 }

@@ -43,6 +43,15 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether libvirt refused to make something because one of that name exists already (a
+    /// volume, domain or network): the atomic "claim" of a name lost to someone else.
+    public var isAlreadyExists: Bool {
+        switch UInt32(bitPattern: code) {
+        case VIR_ERR_STORAGE_VOL_EXIST.rawValue, VIR_ERR_DOM_EXIST.rawValue, VIR_ERR_NETWORK_EXIST.rawValue: true
+        default: false
+        }
+    }
+
     /// Broad classes of libvirt failures.
     public enum Kind: Sendable, Equatable {
         case notFound, unsupported, conflict, invalidArgument, authentication, unreachable, other

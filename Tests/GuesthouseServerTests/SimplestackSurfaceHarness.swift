@@ -116,8 +116,9 @@ struct SurfaceClient: Sendable {
     let client: any TestClientProtocol
 
     func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil,
-              bytes: Data? = nil) async throws -> SurfaceResponse {
+              bytes: Data? = nil, headers extra: HTTPFields = [:]) async throws -> SurfaceResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extra)
         headers[.init("x-simplestack-hypervisor-token")!] = SurfaceHarness.token
         let body: ByteBuffer? = bytes.map { ByteBuffer(bytes: $0) } ?? json.map { ByteBuffer(string: $0) }
         return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in

@@ -3,19 +3,30 @@ import Foundation
 import FoundationXML
 #endif
 
-/// A small read-only XML element tree, enough to read libvirt's documents.
+/// A small XML element tree, enough to read libvirt's documents and to write back the ones
+/// Guesthouse changes (see `parse(_:preservingLayout:)`).
 public final class XMLTree: Sendable {
     public let name: String
     public let attributes: [String: String]
     public let children: [XMLTree]
     /// The element's own text (concatenated character data), untrimmed.
     public let text: String
+    /// Attribute names in document order, from a layout-preserving parse (namespace declarations
+    /// first); attributes not named here render after these, sorted.
+    public let attributeOrder: [String]
+    /// The character data around the children, in document order (`children.count + 1` runs:
+    /// before the first child, between children, after the last), from a layout-preserving parse;
+    /// nil otherwise or once the children changed in number.
+    public let textRuns: [String]?
 
-    public init(name: String, attributes: [String: String] = [:], children: [XMLTree] = [], text: String = "") {
+    public init(name: String, attributes: [String: String] = [:], children: [XMLTree] = [], text: String = "",
+                attributeOrder: [String] = [], textRuns: [String]? = nil) {
         self.name = name
         self.attributes = attributes
         self.children = children
         self.text = text
+        self.attributeOrder = attributeOrder
+        self.textRuns = textRuns.flatMap { $0.count == children.count + 1 ? $0 : nil }
     }
 
     /// Parses a document and returns its root element.
@@ -29,6 +40,49 @@ public final class XMLTree: Sendable {
             throw GuesthouseError.invalid("malformed XML: \(parser.parserError?.localizedDescription ?? "no root element")")
         }
         return root
+    }
+
+    /// Parses a document keeping what a write-back must not change: attribute order (namespace
+    /// declarations first), every text run untrimmed, including the whitespace and text between
+    /// child elements. Slower than `parse(_:)`; for definitions that are changed and written back.
+    /// - Throws: `GuesthouseError.invalidArguments` when the text is not well-formed XML.
+    public static func parse(_ xml: String, preservingLayout: Bool) throws -> XMLTree {
+        guard preservingLayout else { return try parse(xml) }
+        let document: XMLDocument
+        do {
+            document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
+        } catch {
+            throw GuesthouseError.invalid("malformed XML: \(error.localizedDescription)")
+        }
+        guard let root = document.rootElement() else { throw GuesthouseError.invalid("malformed XML: no root element") }
+        return tree(of: root)
+    }
+
+    private static func tree(of element: XMLElement) -> XMLTree {
+        var attributes: [String: String] = [:]
+        var order: [String] = []
+        for namespace in element.namespaces ?? [] {
+            let key = (namespace.name ?? "").isEmpty ? "xmlns" : "xmlns:" + (namespace.name ?? "")
+            attributes[key] = namespace.stringValue ?? ""
+            order.append(key)
+        }
+        for attribute in element.attributes ?? [] {
+            guard let key = attribute.name else { continue }
+            if attributes[key] == nil { order.append(key) }
+            attributes[key] = attribute.stringValue ?? ""
+        }
+        var children: [XMLTree] = []
+        var runs = [""]
+        for node in element.children ?? [] {
+            if let child = node as? XMLElement {
+                children.append(tree(of: child))
+                runs.append("")
+            } else if node.kind == .text {
+                runs[runs.count - 1] += node.stringValue ?? ""
+            }
+        }
+        return XMLTree(name: element.name ?? "", attributes: attributes, children: children, text: runs.joined(),
+                       attributeOrder: order, textRuns: runs)
     }
 
     /// The first child element with this name.

@@ -24,9 +24,14 @@ public struct Operation: Sendable {
     public var queryParameters: [String] = []
     /// Whether `Prefer: respond-async` turns the call into a 202 and an operation.
     public var acceptsAsync = false
+    /// Whether the success answer carries an `ETag` (see `EntityTag`).
+    public var etag: Bool
+    /// Whether the operation honours `If-Match` (and may answer 412).
+    public var ifMatch: Bool
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
-                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = []) {
+                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = [], etag: Bool = false,
+                ifMatch: Bool = false) {
         self.method = method
         self.path = path
         self.id = id
@@ -35,6 +40,8 @@ public struct Operation: Sendable {
         self.requestBody = body
         self.success = success
         self.errors = errors
+        self.etag = etag
+        self.ifMatch = ifMatch
     }
 
     /// The path in Hummingbird's form (`:name` instead of `{name}`).
@@ -82,6 +89,13 @@ public final class OpenAPIDocument: @unchecked Sendable {
                 parameters.append(["name": "Prefer", "in": "header", "schema": ["type": "string", "enum": ["respond-async"]],
                                    "description": "respond-async: answer 202 with Location /operations/{id} (RFC 7240)"])
             }
+            if op.ifMatch {
+                parameters.append([
+                    "name": "If-Match", "in": "header", "required": false, "schema": ["type": "string"],
+                    "description": "ETags of the resource's GET; the change is made only while one still matches "
+                        + "(else 412 PreconditionFailed). `*` or no header: no precondition.",
+                ])
+            }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = op.requestBody {
                 entry["requestBody"] = ["required": true, "content": [op.requestMediaType: ["schema": body.json]]]
@@ -90,6 +104,10 @@ public final class OpenAPIDocument: @unchecked Sendable {
             let (status, schema) = op.success
             var success: [String: Any] = ["description": "success"]
             if let schema { success["content"] = [op.successMediaType: ["schema": schema.json]] }
+            if op.etag {
+                success["headers"] = ["ETag": ["description": "a strong tag of this representation, for If-Match",
+                                               "schema": ["type": "string"]]]
+            }
             responses[String(status)] = success
             if op.acceptsAsync {
                 responses["202"] = [
@@ -97,7 +115,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
                     "content": ["application/json": ["schema": Schema.ref("Operation").json]],
                 ]
             }
-            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + [500]
+            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
             for code in Set(errorStatuses).sorted() {
                 let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
                     : op.path.hasPrefix("/api/") ? "VmangoError" : "Error"
@@ -141,6 +159,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
         case 403: "Forbidden: the host may not be reached"
         case 404: "EntityNotFound"
         case 409: "OperationNotAllowed: the guest's state does not allow it"
+        case 412: "PreconditionFailed: If-Match no longer matches the resource"
         case 501: "FeatureNotImplemented: the hypervisor cannot do it"
         case 502: "HypervisorError: the hypervisor failed or cannot be reached"
         default: "internal error"

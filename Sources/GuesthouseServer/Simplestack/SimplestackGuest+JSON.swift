@@ -17,9 +17,12 @@ extension SimplestackGuest {
             + "\"type\":\(JSONText.string(guest.domainType))}"
     }
 
-    /// A JSON response holding one guest.
-    func response(status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
-        JSONText.response(json, status: status, location: location)
+    /// A JSON response holding one guest; `etag` adds its `ETag`.
+    func response(status: HTTPResponse.Status = .ok, location: String? = nil, etag: Bool = false) -> Response {
+        let json = self.json
+        var response = JSONText.response(json, status: status, location: location)
+        if etag { response.headers[.eTag] = EntityTag.of(Data(json.utf8)) }
+        return response
     }
 
     /// A JSON response holding a list of guests.

@@ -27,27 +27,40 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/guests/\(id)/disks/\(Self.pathEscape(disk.id))")
         }
         api.add(Operation(.get, p + "/{disk_id}", id: "diskInfo", summary: "One disk (by target, volume name or number)",
-                          tag: "simplestack", success: (200, .ref("Disk")), errors: errors)) { request, context in
+                          tag: "simplestack", success: (200, .ref("Disk")), errors: errors, etag: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
             return JSONResponse.make(SimplestackDisk(
-                try await hv.disk(guestID: try guestID(context), diskID: try parameter("disk_id", context))))
+                try await hv.disk(guestID: try guestID(context), diskID: try parameter("disk_id", context))), etag: true)
         }
         api.add(Operation(.put, p + "/{disk_id}", id: "diskUpdate",
                           summary: "Grow a disk ({\"size\": GiB}) or rename its volume ({\"name\"}, stopped guests)",
                           tag: "simplestack",
                           body: .object(["size": .integer(description: "GiB; shrinking is a 400"), "name": .string()]),
-                          success: (200, .ref("Disk")), errors: [400, 409] + errors)) { request, context in
+                          success: (200, .ref("Disk")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
             let o = try await JSONObject.read(request)
+            try await checkDiskIfMatch(request, context, hv)
             let disk = try await hv.updateDisk(guestID: try guestID(context), diskID: try parameter("disk_id", context),
                                                sizeGiB: try o.int("size"), name: try o.string("name"))
             return JSONResponse.make(SimplestackDisk(disk))
         }
         api.add(Operation(.delete, p + "/{disk_id}", id: "diskDelete", summary: "Detach a disk and delete its volume",
-                          tag: "simplestack", success: (204, nil), errors: [409] + errors)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
+            try await checkDiskIfMatch(request, context, hv)
             try await hv.deleteDisk(guestID: try guestID(context), diskID: try parameter("disk_id", context))
             return Response(status: .noContent)
+        }
+    }
+}
+
+extension SimplestackRoutes {
+    /// Checks `If-Match` against the disk the path names, as its GET renders it.
+    func checkDiskIfMatch(_ request: Request, _ context: GuesthouseContext, _ hv: any GuestDisks) async throws {
+        let guest = try guestID(context)
+        let disk = try parameter("disk_id", context)
+        try await IfMatch.check(request, "disk '\(disk)' of guest '\(guest)'") {
+            JSONResponse.body(SimplestackDisk(try await hv.disk(guestID: guest, diskID: disk)))
         }
     }
 }

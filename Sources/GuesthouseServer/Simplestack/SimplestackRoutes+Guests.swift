@@ -29,43 +29,57 @@ extension SimplestackRoutes {
                 .response(status: .created, location: "\(base(context))/guests/\(guest.id)")
         }
         api.add(Operation(.get, p + "/{guest_id}", id: "guestInfo", summary: "One guest", tag: "simplestack",
-                          success: (200, .ref("Guest")), errors: [403, 404, 502])) { request, context in
+                          success: (200, .ref("Guest")), errors: [403, 404, 502], etag: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let guest = try await hv.guest(id: try parameter("guest_id", context))
-            return SimplestackGuest(guest: guest, host: host(context)).response()
+            return SimplestackGuest(guest: guest, host: host(context)).response(etag: true)
         }
         api.add(Operation(.put, p + "/{guest_id}", id: "guestUpdate", summary: "Change name, memory, cpus",
                           tag: "simplestack", body: SimplestackRequests.guestUpdateSchema,
-                          success: (200, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502])) { request, context in
+                          success: (200, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let update = try SimplestackRequests.guestUpdate(try await JSONObject.read(request))
+            try await checkGuestIfMatch(request, context, hv)
             let guest = try await hv.updateGuest(id: try parameter("guest_id", context), update)
             return SimplestackGuest(guest: guest, host: host(context)).response()
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",
                           summary: "Delete a guest (stopped first) and its disks", tag: "simplestack",
-                          success: (204, nil), errors: [403, 404, 502])) { request, context in
+                          success: (204, nil), errors: [403, 404, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
+            try await checkGuestIfMatch(request, context, hv)
             try await hv.deleteGuest(id: try parameter("guest_id", context))
             return Response(status: .noContent)
         }
         api.add(Operation(.put, p + "/{guest_id}/power", id: "guestPower",
                           summary: "start, stop (graceful), force_stop, pause or resume", tag: "simplestack",
                           body: SimplestackRequests.powerSchema, success: (200, .ref("Action")),
-                          errors: [400, 403, 404, 409, 501, 502])) { request, context in
+                          errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let action = try SimplestackRequests.powerAction(try await JSONObject.read(request))
+            try await checkGuestIfMatch(request, context, hv)
             try await hv.power(id: try parameter("guest_id", context), action)
             return JSONResponse.make(SimplestackAction(action: action.rawValue))
         }
         api.add(Operation(.put, p + "/{guest_id}/reboot", id: "guestReboot",
                           summary: "Reboot; {\"force\": true} resets at once", tag: "simplestack",
                           body: .object(["force": .boolean()]), success: (200, .ref("Action")),
-                          errors: [400, 403, 404, 409, 501, 502])) { request, context in
+                          errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let force = try await JSONObject.read(request, required: false).bool("force") ?? false
+            try await checkGuestIfMatch(request, context, hv)
             try await hv.reboot(id: try parameter("guest_id", context), force: force)
             return JSONResponse.make(SimplestackAction(action: "reboot"))
+        }
+    }
+}
+
+extension SimplestackRoutes {
+    /// Checks `If-Match` against the guest the path names, as `GET .../guests/{id}` renders it.
+    func checkGuestIfMatch(_ request: Request, _ context: GuesthouseContext, _ hv: any Hypervisor) async throws {
+        let id = try parameter("guest_id", context)
+        try await IfMatch.check(request, "guest '\(id)'") {
+            Data(SimplestackGuest(guest: try await hv.guest(id: id), host: host(context)).json.utf8)
         }
     }
 }

@@ -25,27 +25,41 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/guests/\(id)/network_interfaces/\(nic.mac)")
         }
         api.add(Operation(.get, p + "/{interface_id}", id: "interfaceInfo", summary: "One interface (by MAC)",
-                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors)) { request, context in
+                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors, etag: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             return JSONResponse.make(SimplestackNIC(
-                try await hv.interface(guestID: try guestID(context), mac: try parameter("interface_id", context))))
+                try await hv.interface(guestID: try guestID(context), mac: try parameter("interface_id", context))),
+                etag: true)
         }
         api.add(Operation(.put, p + "/{interface_id}", id: "interfaceUpdate",
                           summary: "Change the network, the link state or the rate limit", tag: "simplestack",
                           body: .object(["network": .string(), "link_state": .string(enumeration: ["up", "down"]),
                                          "ratelimit": .any]),
-                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors)) { request, context in
+                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let update = try SimplestackRequests.nicUpdate(try await JSONObject.read(request))
+            try await checkInterfaceIfMatch(request, context, hv)
             let nic = try await hv.updateInterface(guestID: try guestID(context),
                                                    mac: try parameter("interface_id", context), update)
             return JSONResponse.make(SimplestackNIC(nic))
         }
         api.add(Operation(.delete, p + "/{interface_id}", id: "interfaceDelete", summary: "Detach an interface",
-                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
+            try await checkInterfaceIfMatch(request, context, hv)
             try await hv.deleteInterface(guestID: try guestID(context), mac: try parameter("interface_id", context))
             return Response(status: .noContent)
+        }
+    }
+}
+
+extension SimplestackRoutes {
+    /// Checks `If-Match` against the interface the path names, as its GET renders it.
+    func checkInterfaceIfMatch(_ request: Request, _ context: GuesthouseContext, _ hv: any GuestInterfaces) async throws {
+        let guest = try guestID(context)
+        let mac = try parameter("interface_id", context)
+        try await IfMatch.check(request, "interface \(mac) of guest '\(guest)'") {
+            JSONResponse.body(SimplestackNIC(try await hv.interface(guestID: guest, mac: mac)))
         }
     }
 }

@@ -22,23 +22,37 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/guests/\(id)/snapshots/\(Self.pathEscape(snapshot.name))")
         }
         api.add(Operation(.get, p + "/{snapshot_id}", id: "snapshotInfo", summary: "One snapshot", tag: "simplestack",
-                          success: (200, .ref("Snapshot")), errors: errors)) { request, context in
+                          success: (200, .ref("Snapshot")), errors: errors, etag: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestSnapshots).self, operation: "snapshots")
             return JSONResponse.make(SimplestackSnapshot(
-                try await hv.snapshot(guestID: try guestID(context), name: try parameter("snapshot_id", context))))
+                try await hv.snapshot(guestID: try guestID(context), name: try parameter("snapshot_id", context))),
+                etag: true)
         }
         api.add(Operation(.put, p + "/{snapshot_id}/revert", id: "snapshotRevert",
                           summary: "Return the guest to the snapshot", tag: "simplestack",
-                          success: (200, .ref("Action")), errors: [409] + errors)) { request, context in
+                          success: (200, .ref("Action")), errors: [409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestSnapshots).self, operation: "snapshots")
+            try await checkSnapshotIfMatch(request, context, hv)
             try await hv.revertSnapshot(guestID: try guestID(context), name: try parameter("snapshot_id", context))
             return JSONResponse.make(SimplestackAction(action: "revert"))
         }
         api.add(Operation(.delete, p + "/{snapshot_id}", id: "snapshotDelete", summary: "Delete a snapshot",
-                          tag: "simplestack", success: (204, nil), errors: [409] + errors)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestSnapshots).self, operation: "snapshots")
+            try await checkSnapshotIfMatch(request, context, hv)
             try await hv.deleteSnapshot(guestID: try guestID(context), name: try parameter("snapshot_id", context))
             return Response(status: .noContent)
+        }
+    }
+}
+
+extension SimplestackRoutes {
+    /// Checks `If-Match` against the snapshot the path names, as its GET renders it.
+    func checkSnapshotIfMatch(_ request: Request, _ context: GuesthouseContext, _ hv: any GuestSnapshots) async throws {
+        let guest = try guestID(context)
+        let name = try parameter("snapshot_id", context)
+        try await IfMatch.check(request, "snapshot '\(name)' of guest '\(guest)'") {
+            JSONResponse.body(SimplestackSnapshot(try await hv.snapshot(guestID: guest, name: name)))
         }
     }
 }

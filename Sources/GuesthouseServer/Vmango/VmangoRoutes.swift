@@ -36,6 +36,20 @@ struct VmangoRoutes: Sendable {
         }
     }
 
+    /// `GET /api/machines/{provider}/{id}/`'s answer.
+    static func detail(_ provider: String, _ machine: Machine) -> MachineDetailResponse {
+        MachineDetailResponse(Provider: provider, Title: "Machine \(machine.name)", Machine: machine)
+    }
+
+    /// Checks `If-Match` against the machine the path names, as its GET renders it.
+    func checkIfMatch(_ request: Request, _ context: GuesthouseContext) async throws {
+        let provider = try context.parameters.require("provider")
+        let id = try context.parameters.require("id")
+        try await IfMatch.check(request, "machine \(id) of provider \(provider)") {
+            JSONResponse.body(Self.detail(provider, try await providers.machine(provider: provider, id: id)))
+        }
+    }
+
     func register(_ api: APIRoutes<GuesthouseContext>) {
         registerImageUpload(api)
         api.add(Operation(.get, "/api/machines/", id: "machineList", summary: "Every provider's machines", tag: "vmango",
@@ -58,17 +72,17 @@ struct VmangoRoutes: Sendable {
         }
         let one = "/api/machines/{provider}/{id}/"
         api.add(Operation(.get, one, id: "machineDetail", summary: "One machine", tag: "vmango",
-                          success: (200, VmangoSchemas.machineDetail), errors: [400, 404, 502])) { request, context in
+                          success: (200, VmangoSchemas.machineDetail), errors: [400, 404, 502], etag: true)) { request, context in
             _ = try await user(request)
             let provider = try context.parameters.require("provider")
             let machine = try await providers.machine(provider: provider, id: try context.parameters.require("id"))
-            return JSONResponse.make(MachineDetailResponse(Provider: provider, Title: "Machine \(machine.name)",
-                                                           Machine: machine))
+            return JSONResponse.make(Self.detail(provider, machine), etag: true)
         }
         api.add(Operation(.delete, one, id: "machineDelete",
                           summary: "Delete a machine, its volumes and its DHCP entry", tag: "vmango",
-                          success: (204, nil), errors: [400, 404, 502])) { request, context in
+                          success: (204, nil), errors: [400, 404, 502], ifMatch: true)) { request, context in
             _ = try await user(request)
+            try await checkIfMatch(request, context)
             try await providers.delete(provider: try context.parameters.require("provider"),
                                        id: try context.parameters.require("id"))
             return Response(status: .noContent)
@@ -77,10 +91,11 @@ struct VmangoRoutes: Sendable {
             api.add(Operation(.post, one + action.rawValue + "/", id: "machine" + action.rawValue.capitalized,
                               summary: action == .stop ? "Stop (power off) a machine" : "\(action.rawValue.capitalized) a machine",
                               tag: "vmango", success: (200, VmangoSchemas.message),
-                              errors: [400, 404, 409, 502])) { request, context in
+                              errors: [400, 404, 409, 502], ifMatch: true)) { request, context in
                 _ = try await user(request)
                 let provider = try context.parameters.require("provider")
                 let id = try context.parameters.require("id")
+                try await checkIfMatch(request, context)
                 try await providers.perform(action, provider: provider, id: id)
                 return JSONResponse.make(MessageResponse(
                     Message: "Action \(action.rawValue) done for machine \(id) of provider \(provider)"))
