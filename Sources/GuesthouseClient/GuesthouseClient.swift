@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GuesthouseCore
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -76,7 +77,7 @@ public struct GuesthouseClient: Sendable {
     func upload(_ file: String, to path: String, contentType: String, display: TransferDisplay) async throws -> String {
         guard let handle = FileHandle(forReadingAtPath: file) else { throw Failure(status: 0, message: "cannot read \(file)") }
         defer { try? handle.close() }
-        let length = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value ?? 0
+        let length = ScratchDirectory.size(of: file)
         var request = self.request(path, method: .POST)
         request.headers.add(name: "Prefer", value: "respond-async")
         request.headers.add(name: "Content-Type", value: contentType)

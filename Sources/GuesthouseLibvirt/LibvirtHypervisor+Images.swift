@@ -39,7 +39,7 @@ extension LibvirtHypervisor: ImageVolumes {
             throw GuesthouseError(.internalError, "cannot read the converted image")
         }
         defer { try? handle.close() }
-        let length = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        let length = ScratchDirectory.size(of: path)
         let conn = try await pool.connection(uri: uri, credentials: credentials)
         let family = self.family
         let stream = try await executor.run {

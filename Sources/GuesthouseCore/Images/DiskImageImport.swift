@@ -33,8 +33,7 @@ public struct DiskImageImport: Sendable {
         let volume = try await volumes.createImageVolume(pool: pool.name, name: name, format: format,
                                                          capacity: info.virtualSize)
         do {
-            let size = (try FileManager.default.attributesOfItem(atPath: converted)[.size] as? NSNumber)?.uint64Value ?? 0
-            progress.start(total: size)
+            progress.start(total: ScratchDirectory.size(of: converted))
             try Task.checkCancellation()
             try await volumes.upload(file: converted, into: volume, progress: progress)
             try Task.checkCancellation()

@@ -45,8 +45,7 @@ public struct OVAImport: Sendable {
             converted.append((disk, out, info.virtualSize))
         }
         try DiskImageImport.checkSpace(pool, needed: converted.reduce(0) { $0 + $1.capacity })
-        let sizes = converted.map { (try? FileManager.default.attributesOfItem(atPath: $0.file)[.size] as? NSNumber)?.uint64Value ?? 0 }
-        progress.start(total: sizes.reduce(0, +))
+        progress.start(total: converted.reduce(0) { $0 + ScratchDirectory.size(of: $1.file) })
 
         var made: [ImageVolume] = []
         do {

@@ -22,6 +22,11 @@ public struct ScratchDirectory: Sendable {
     /// The path of a file in the directory; `name` is chosen by the server, never by a client.
     public func file(_ name: String) -> String { path + "/" + name }
 
+    /// The length of the file at `path` in bytes (0 when it cannot be read).
+    public static func size(of path: String) -> UInt64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
     /// Removes the directory and everything in it.
     public func remove() {
         try? FileManager.default.removeItem(atPath: path)

@@ -91,7 +91,7 @@ enum FileBody {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw GuesthouseError.notFound("the result is gone")
         }
-        let length = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        let length = Int(ScratchDirectory.size(of: path))
         let body = ResponseBody(contentLength: length) { writer in
             defer { try? handle.close() }
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {

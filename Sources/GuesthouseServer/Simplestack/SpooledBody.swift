@@ -42,8 +42,4 @@ enum SpooledBody {
         init(_ handle: FileHandle) { self.handle = handle }
         deinit { try? handle.close() }
     }
-
-    static func size(_ path: String) -> UInt64 {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-    }
 }
