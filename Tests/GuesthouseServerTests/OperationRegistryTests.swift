@@ -23,7 +23,7 @@ import Testing
         let other = OperationRegistry.owner(Credentials(username: "a", password: "q"))
         let scratch = try ScratchDirectory(label: "guesthouse-test-op")
         let file = scratch.file("result")
-        let id = await registry.start(owner: owner, kind: "export", progress: TransferProgress(total: 3), scratch: scratch) { progress in
+        let id = try await registry.start(owner: owner, kind: "export", progress: TransferProgress(total: 3), scratch: scratch) { progress in
             try Data("abc".utf8).write(to: URL(fileURLWithPath: file))
             progress.add(3)
             return OperationOutcome(file: file, fileName: "x.tar")
@@ -46,7 +46,7 @@ import Testing
         let owner = OperationRegistry.owner(Credentials(username: "a", password: "p"))
         let undone = Locked(false)
         // Work that ignores cancellation and succeeds: the cancel must undo it.
-        let id = await registry.start(owner: owner, kind: "clone", progress: TransferProgress(), scratch: nil) { _ in
+        let id = try await registry.start(owner: owner, kind: "clone", progress: TransferProgress(), scratch: nil) { _ in
             try await Task { try await Task.sleep(for: .milliseconds(100)) }.value
             return OperationOutcome(location: "/x", undo: { undone.withLock { $0 = true } })
         }
@@ -54,11 +54,30 @@ import Testing
         #expect(cancelled.state == .cancelled)
         #expect(undone.withLock { $0 })
         // Work that honours cancellation fails fast and is reported cancelled, not failed.
-        let second = await registry.start(owner: owner, kind: "import", progress: TransferProgress(), scratch: nil) { _ in
+        let second = try await registry.start(owner: owner, kind: "import", progress: TransferProgress(), scratch: nil) { _ in
             try await Task.sleep(for: .seconds(60))
             return OperationOutcome()
         }
         #expect(try await registry.cancel(id: second, owner: owner).state == .cancelled)
         #expect(try await registry.status(id: second, owner: owner).error == nil)
+    }
+
+    @Test func oneOwnerRunsABoundedNumberOfOperations() async throws {
+        let registry = OperationRegistry(maxRunningPerOwner: 2)
+        let owner = OperationRegistry.owner(Credentials(username: "a", password: "p"))
+        let other = OperationRegistry.owner(Credentials(username: "b", password: "p"))
+        let slow: @Sendable (TransferProgress) async throws -> OperationOutcome = { _ in
+            try await Task.sleep(for: .seconds(60))
+            return OperationOutcome()
+        }
+        let first = try await registry.start(owner: owner, kind: "x", progress: TransferProgress(), scratch: nil, work: slow)
+        _ = try await registry.start(owner: owner, kind: "x", progress: TransferProgress(), scratch: nil, work: slow)
+        await #expect(throws: GuesthouseError.conflict("2 operations of yours are running; wait for one to finish or cancel one")) {
+            try await registry.start(owner: owner, kind: "x", progress: TransferProgress(), scratch: nil, work: slow)
+        }
+        let theirs = try await registry.start(owner: other, kind: "x", progress: TransferProgress(), scratch: nil, work: slow)
+        _ = try await registry.cancel(id: first, owner: owner)
+        let third = try await registry.start(owner: owner, kind: "x", progress: TransferProgress(), scratch: nil, work: slow)
+        for (id, who) in [(third, owner), (theirs, other)] { _ = try await registry.cancel(id: id, owner: who) }
     }
 }

@@ -24,7 +24,7 @@ enum AsyncPreference {
                       work: @escaping @Sendable (TransferProgress) async throws -> OperationOutcome) async throws -> Response {
         let owner = try OperationRoutes.owner(request)
         let progress = TransferProgress(total: total)
-        let id = await registry.start(owner: owner, kind: kind, progress: progress, scratch: scratch, work: work)
+        let id = try await registry.start(owner: owner, kind: kind, progress: progress, scratch: scratch, work: work)
         let status = try await registry.status(id: id, owner: owner)
         return OperationRoutes.response(status, code: .accepted,
                                         headers: [.location: "/operations/\(id)", applied: "respond-async"])

@@ -53,13 +53,17 @@ public actor OperationRegistry {
 
     private var entries: [String: Entry] = [:]
     private let ttl: Duration
+    private let maxRunningPerOwner: Int
     private let now: @Sendable () -> ContinuousClock.Instant
 
     /// - Parameters:
     ///   - ttl: how long a finished operation (and an export's archive) is kept.
+    ///   - maxRunningPerOwner: how many operations one owner may have running at once.
     ///   - now: the clock (replaceable so tests can let time pass).
-    public init(ttl: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    public init(ttl: Duration = .seconds(3600), maxRunningPerOwner: Int = 8,
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.ttl = ttl
+        self.maxRunningPerOwner = maxRunningPerOwner
         self.now = now
     }
 
@@ -83,9 +87,15 @@ public actor OperationRegistry {
 
     /// Starts `work` as an operation and returns its id. `scratch` (if any) belongs to the
     /// operation from now on: it is removed when the operation fails, is cancelled or expires.
+    /// - Throws: `operationNotAllowed` when the owner already has `maxRunningPerOwner` running
+    ///   (then `scratch` stays the caller's).
     public func start(owner: String, kind: String, progress: TransferProgress, scratch: ScratchDirectory?,
-                      work: @escaping @Sendable (TransferProgress) async throws -> OperationOutcome) -> String {
+                      work: @escaping @Sendable (TransferProgress) async throws -> OperationOutcome) throws -> String {
         sweep()
+        let running = entries.values.filter { $0.owner == owner && $0.state == .running }.count
+        guard running < maxRunningPerOwner else {
+            throw GuesthouseError.conflict("\(running) operations of yours are running; wait for one to finish or cancel one")
+        }
         let id = UUID().uuidString.lowercased()
         entries[id] = Entry(owner: owner, kind: kind, progress: progress, scratch: scratch)
         entries[id]?.task = Task {
