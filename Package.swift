@@ -102,6 +102,16 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        .target(
+            name: "GuesthouseClient",
+            dependencies: [
+                "GuesthouseCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "guesthouse",
             dependencies: [
@@ -112,6 +122,7 @@ let package = Package(
                 "GuesthouseVmango",
                 "GuesthouseOverlay",
                 "GuesthouseContainers",
+                "GuesthouseClient",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,6 +151,8 @@ let package = Package(
             name: "GuesthouseServerTests",
             dependencies: [
                 "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "Libvirt",
+                "GuesthouseClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

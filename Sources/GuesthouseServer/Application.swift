@@ -8,7 +8,8 @@ import Logging
 /// - Returns: the router and the document it serves (the same route table made both).
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
                         machines: (any MachineProviders)? = nil,
-                        containers: (any ContainerService)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        containers: (any ContainerService)? = nil,
+                        operations: OperationRegistry = OperationRegistry()) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
     router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
@@ -19,11 +20,13 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     health.authenticated = false
     api.add(health) { _, _ in HealthResponse.ok }
 
-    SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
+    SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations).register(api)
+    OperationRoutes(registry: operations).register(api)
     // One set of providers and one session codec for vmango's JSON API and its web pages.
     let providers = machines ?? NoMachineProviders()
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
-    VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions).register(api)
+    VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
+                 operations: operations).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
 
@@ -48,10 +51,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
-                             containers: (any ContainerService)? = nil) -> some ApplicationProtocol {
+                             containers: (any ContainerService)? = nil,
+                             operations: OperationRegistry = OperationRegistry()) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  machines: machines, containers: containers)
+                                  machines: machines, containers: containers, operations: operations)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
@@ -82,5 +86,7 @@ enum APISchemas {
         "VmangoError": .object(["Error": .string()], required: ["Error"]),
         "Machine": VmangoSchemas.machine,
         "Image": VmangoSchemas.image,
+        "Operation": OperationRoutes.schema,
+        "ImageVolume": SimplestackRoutes.imageVolumeSchema,
     ]
 }

@@ -8,6 +8,6 @@ struct Guesthouse: AsyncParsableCommand {
         abstract: "Guests (VMs and containers) on many hypervisor hosts through libvirt.",
         subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self, SpoolCommand.self, WirtCLICommand.self,
                       BenchWirtCommand.self, BenchVmangoCommand.self, BenchRestartCommand.self, OverlayCommand.self, RootfsCommand.self,
-                      BenchContainersCommand.self],
+                      BenchContainersCommand.self, ExportCommand.self, ImportCommand.self, ImageCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -55,3 +55,10 @@ extension GuesthouseError {
         .invalid("provider \"\(name)\" not found")
     }
 }
+
+/// Providers that take uploaded images into their image pools.
+public protocol MachineImageUploads: Sendable {
+    /// The provider's hypervisor (for image imports) and the name of its image pool.
+    /// - Throws: `invalidArguments` for an unknown provider or one without `image_storage_pool`.
+    func imageUploadTarget(provider: String) throws -> (volumes: any ImageVolumes, pool: String)
+}

@@ -20,6 +20,10 @@ public struct Operation: Sendable {
     /// Whether credentials are required.
     public var authenticated = true
     public var successMediaType = "application/json"
+    /// Query parameters (strings) the operation reads.
+    public var queryParameters: [String] = []
+    /// Whether `Prefer: respond-async` turns the call into a 202 and an operation.
+    public var acceptsAsync = false
     /// Whether the success answer carries an `ETag` (see `EntityTag`).
     public var etag: Bool
     /// Whether the operation honours `If-Match` (and may answer 412).
@@ -80,6 +84,11 @@ public final class OpenAPIDocument: @unchecked Sendable {
             var parameters: [[String: Any]] = op.parameterNames.map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
             }
+            parameters += op.queryParameters.map { ["name": $0, "in": "query", "schema": ["type": "string"]] }
+            if op.acceptsAsync {
+                parameters.append(["name": "Prefer", "in": "header", "schema": ["type": "string", "enum": ["respond-async"]],
+                                   "description": "respond-async: answer 202 with Location /operations/{id} (RFC 7240)"])
+            }
             if op.ifMatch {
                 parameters.append([
                     "name": "If-Match", "in": "header", "required": false, "schema": ["type": "string"],
@@ -100,6 +109,12 @@ public final class OpenAPIDocument: @unchecked Sendable {
                                                "schema": ["type": "string"]]]
             }
             responses[String(status)] = success
+            if op.acceptsAsync {
+                responses["202"] = [
+                    "description": "Accepted (Prefer: respond-async): the operation's status; Location names it",
+                    "content": ["application/json": ["schema": Schema.ref("Operation").json]],
+                ]
+            }
             let errorStatuses = (op.authenticated ? [401] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
             for code in Set(errorStatuses).sorted() {
                 let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
@@ -162,5 +177,14 @@ public struct APIRoutes<Context: RequestContext> {
              _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
         document.add(operation)
         router.on(RouterPath(operation.routerPath), method: operation.method, use: handler)
+    }
+}
+
+extension Operation {
+    /// The same operation, documented as answering 202 with an operation for `Prefer: respond-async`.
+    func acceptingAsync() -> Operation {
+        var copy = self
+        copy.acceptsAsync = true
+        return copy
     }
 }

@@ -9,9 +9,11 @@ extension SimplestackRoutes {
                                summary: "Stream an archive (tar: guesthouse.json, domain.xml, every disk) of a stopped guest",
                                tag: "simplestack", success: (200, .binary), errors: [403, 404, 409, 501, 502])
         export.successMediaType = "application/x-tar"
+        export.acceptsAsync = true
         api.add(export) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestArchiving).self, operation: "export")
             let archive = try await hv.exportGuest(guestID: try guestID(context))
+            if AsyncPreference.requested(request) { return try await exportAsync(archive, request) }
             let logger = context.logger
             let body = ResponseBody(contentLength: Int(archive.length)) { writer in
                 let box = WriterBox(writer)
@@ -32,12 +34,12 @@ extension SimplestackRoutes {
                                    tag: "simplestack", body: .binary, success: (201, .ref("Guest")),
                                    errors: [400, 403, 404, 409, 501, 502])
         importInto.requestMediaType = "application/octet-stream"
+        importInto.acceptsAsync = true
         api.add(importInto) { request, context in
             let hv = try await hypervisor(request, context)
             let storage = try parameter("storage_id", context)
-            let guest = try await importArchive(hv, storage: storage, body: BodyPump(request.body), context: context)
-            return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
-                                     location: "\(base(context))/guests/\(guest.id)")
+            // A Guesthouse export or an OVA (SimplestackRoutes+Images).
+            return try await importUpload(hv, request, context, storage: storage, body: BodyPump(request.body))
         }
     }
 

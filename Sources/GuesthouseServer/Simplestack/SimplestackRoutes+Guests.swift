@@ -14,12 +14,13 @@ extension SimplestackRoutes {
         api.add(Operation(.post, p, id: "guestCreate",
                           summary: "Create a guest (JSON body); an export archive as body imports it instead",
                           tag: "simplestack", body: SimplestackRequests.guestSpecSchema,
-                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502])) { request, context in
+                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502]).acceptingAsync()) { request, context in
             let hv = try await hypervisor(request, context)
             let body = BodyPump(request.body)
             let guest: Guest
             if ArchiveSniffer.looksLikeArchive(Data(try await body.peek(262))) {
-                guest = try await importArchive(hv, storage: nil, body: body, context: context)
+                // A Guesthouse export or an OVA (SimplestackRoutes+Images).
+                return try await importUpload(hv, request, context, storage: nil, body: body)
             } else {
                 let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
                 guest = try await hv.createGuest(spec)

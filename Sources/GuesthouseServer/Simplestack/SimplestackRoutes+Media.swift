@@ -28,13 +28,15 @@ extension SimplestackRoutes {
         api.add(Operation(.post, Self.prefix + "/guests/{guest_id}/clone", id: "guestClone",
                           summary: "Clone a stopped guest with copies of its disks", tag: "simplestack",
                           body: .object(["name": .string()], required: ["name"]),
-                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
+                          success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502],
+                          ifMatch: true).acceptingAsync()) { request, context in
             let plain = try await hypervisor(request, context)
             guard let hv = plain as? any GuestCloning else {
                 throw GuesthouseError.notImplemented("clone is not supported on the \(context.parameters.get("hypervisor") ?? "") family")
             }
             let name = try await JSONObject.read(request).string("name", required: true)!
             try await checkGuestIfMatch(request, context, plain)
+            if AsyncPreference.requested(request) { return try await cloneAsync(hv, request, context, name: name) }
             let guest = try await hv.cloneGuest(guestID: try guestID(context), name: name)
             return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
                                      location: "\(base(context))/guests/\(guest.id)")

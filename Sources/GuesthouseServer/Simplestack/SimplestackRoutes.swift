@@ -7,6 +7,8 @@ import Hummingbird
 struct SimplestackRoutes: Sendable {
     let directory: any HypervisorDirectory
     let authenticator: Authenticator
+    /// Where `Prefer: respond-async` requests run.
+    let operations: OperationRegistry
 
     static let prefix = "/{hypervisor}/{host}"
 
@@ -66,5 +68,6 @@ struct SimplestackRoutes: Sendable {
         registerMedia(api)
         registerClone(api)
         registerExport(api)
+        registerImages(api)
     }
 }

@@ -12,6 +12,8 @@ struct VmangoRoutes: Sendable {
 
     /// Checks web UI sessions; nil without `[server] session_secret`.
     let sessions: SessionCodec?
+    /// Where `Prefer: respond-async` image uploads run.
+    var operations = OperationRegistry()
 
 
     /// The authenticated user's name; vmango's own text on failure. Besides credentials, a web UI
@@ -49,6 +51,7 @@ struct VmangoRoutes: Sendable {
     }
 
     func register(_ api: APIRoutes<GuesthouseContext>) {
+        registerImageUpload(api)
         api.add(Operation(.get, "/api/machines/", id: "machineList", summary: "Every provider's machines", tag: "vmango",
                           success: (200, VmangoSchemas.machineList))) { request, _ in
             _ = try await user(request)

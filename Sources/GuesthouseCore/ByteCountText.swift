@@ -1,0 +1,16 @@
+import Foundation
+
+/// Byte counts for people: "812 B", "12.3 MiB".
+public enum ByteCountText {
+    /// `count` in binary units with one decimal.
+    public static func binary(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// The one place an OVA import uses the project's tar reader (`ArchiveReader`): every regular
+/// member is written to a file of a private scratch directory under a name the server chooses
+/// (`member-N`), never the archive's own path; the OVF descriptor is read into memory.
+enum OVAArchiveMembers {
+    struct Extracted {
+        /// The descriptor's text.
+        var descriptor: String
+        /// Member name (as the archive spells it, without a leading "./") -> local file.
+        var files: [String: String]
+    }
+
+    static let descriptorLimit = 4 << 20
+
+    static func extract(_ archive: AsyncThrowingStream<[UInt8], any Error>, into scratch: ScratchDirectory,
+                        progress: TransferProgress) async throws -> Extracted {
+        let reader = ArchiveReader(archive)
+        var descriptor: String?
+        var files: [String: String] = [:]
+        while let entry = try await reader.nextEntry() {
+            let name = entry.name.hasPrefix("./") ? String(entry.name.dropFirst(2)) : entry.name
+            guard entry.isFile else {
+                try await reader.stream(entry.size) { _ in }
+                _ = try await reader.read(Tar.padding(for: entry.size))
+                continue
+            }
+            if name.lowercased().hasSuffix(".ovf") && !name.contains("/") {
+                guard descriptor == nil else { throw GuesthouseError.invalid("the OVA holds more than one OVF descriptor") }
+                descriptor = String(decoding: try await reader.readSmall(entry, limit: descriptorLimit), as: UTF8.self)
+                continue
+            }
+            let path = scratch.file("member-\(files.count)")
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: path) else {
+                throw GuesthouseError(.internalError, "cannot write a temporary file in \(scratch.path)")
+            }
+            defer { try? handle.close() }
+            try await reader.stream(entry.size) { chunk in
+                try Task.checkCancellation()
+                try handle.write(contentsOf: chunk)
+                progress.add(chunk.count)
+            }
+            _ = try await reader.read(Tar.padding(for: entry.size))
+            files[name] = path
+        }
+        guard let descriptor else { throw GuesthouseError.invalid("the OVA holds no .ovf descriptor") }
+        return Extracted(descriptor: descriptor, files: files)
+    }
+}
+
+/// Tells an OVA from other uploads by its first tar header.
+public enum OVASniffer {
+    /// True when the first 512 bytes are a tar header of a member named `*.ovf`.
+    public static func looksLikeOVA(_ firstBlock: [UInt8]) -> Bool {
+        guard firstBlock.count >= Tar.blockSize, let entry = try? Tar.parseHeader(firstBlock[0..<Tar.blockSize]) else {
+            return false
+        }
+        return entry.name.lowercased().hasSuffix(".ovf")
+    }
+}
