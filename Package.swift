@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "GuesthouseCore",
                 "GuesthouseConfig",
+                "GuesthouseLibvirt",
                 "Libvirt",
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
@@ -101,6 +102,13 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        .target(
+            name: "GuesthouseTestSupport",
+            dependencies: [
+                "Libvirt", "GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt", "GuesthouseSpool",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "guesthouse",
             dependencies: [
@@ -111,6 +119,7 @@ let package = Package(
                 "GuesthouseVmango",
                 "GuesthouseOverlay",
                 "GuesthouseContainers",
+                "GuesthouseTestSupport",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,13 +129,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LibvirtTests",
-            dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt"],
+            dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt", "GuesthouseTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "WirtTests",
             dependencies: [
-                "GuesthouseSpool", "GuesthouseConfig", "GuesthouseCore", "Libvirt",
+                "GuesthouseSpool", "GuesthouseConfig", "GuesthouseCore", "GuesthouseLibvirt", "GuesthouseTestSupport", "Libvirt",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -138,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "GuesthouseServerTests",
             dependencies: [
-                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "Libvirt",
+                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "GuesthouseTestSupport", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
@@ -147,7 +156,7 @@ let package = Package(
             name: "ContainerTests",
             dependencies: [
                 "GuesthouseContainers", "GuesthouseOverlay", "GuesthouseServer", "GuesthouseLibvirt",
-                "GuesthouseConfig", "GuesthouseCore", "Libvirt",
+                "GuesthouseConfig", "GuesthouseCore", "GuesthouseTestSupport", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

@@ -17,11 +17,14 @@ extension LibvirtHypervisor {
     }
 
     public func guest(id: String) async throws -> Guest {
-        try await pool.guestInfo.guest(uri: uri, id: id) {
+        let read: @Sendable () async throws -> Guest = {
             try await withConnection("guest info", readOnly: true) { conn in
                 try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
             }
         }
+        // A host that checks credentials itself is asked every time: the cache knows no credentials.
+        guard credentials == nil else { return try await read() }
+        return try await pool.guestInfo.guest(uri: uri, id: id, read: read)
     }
 
     public func createGuest(_ spec: GuestSpec) async throws -> Guest {

@@ -79,7 +79,7 @@ extension LibvirtHypervisor: GuestInterfaces {
             }
             let fresh = try Self.lookup(conn, id: domain.uuid)
             if let rate = update.rateLimitBytes {
-                try KeyedLock.domains.withLock(uri + "#" + fresh.uuid) {
+                try locks.domains.withLock(uri + "#" + fresh.uuid) {
                     var rates = try Self.exactRates(fresh)
                     rates[mac] = rate
                     let xml = "<rates>" + rates.sorted { $0.key < $1.key }

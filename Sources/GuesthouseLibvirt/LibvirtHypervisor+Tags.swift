@@ -33,7 +33,7 @@ extension LibvirtHypervisor: GuestTags {
         let uri = self.uri
         return try await withConnection(operation) { conn in
             let domain = try Self.lookup(conn, id: guestID)
-            return try KeyedLock.domains.withLock(uri + "#" + domain.uuid) {
+            return try locks.domains.withLock(uri + "#" + domain.uuid) {
                 var tags = try Self.readTags(domain)
                 try change(&tags)
                 let xml = "<tags>" + tags.map { "<tag>\(xmlEscape($0))</tag>" }.joined() + "</tags>"
