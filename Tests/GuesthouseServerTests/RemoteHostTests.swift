@@ -25,17 +25,24 @@ import Testing
         [.init("x-simplestack-hypervisor-token")!: Data("\(user):\(password)".utf8).base64EncodedString()]
     }
 
-    /// virsh on the test daemon with `user`'s password from an auth file: a second, independent client.
-    static func virsh(_ daemon: SASLLibvirtd, _ arguments: [String]) throws -> String {
-        let auth = "\(daemon.directory)/auth.conf"
+    /// A libvirt auth file with the daemon's user and `password` (its own by default).
+    static func authFile(_ daemon: SASLLibvirtd, password: String? = nil) throws -> String {
+        let path = "\(daemon.directory)/auth-\(password == nil ? "good" : "other").conf"
         try """
             [credentials-gh]
             authname=\(daemon.user)
-            password=\(daemon.password)
+            username=\(daemon.user)
+            password=\(password ?? daemon.password)
             [auth-libvirt-127.0.0.1]
             credentials=gh
 
-            """.write(toFile: auth, atomically: true, encoding: .utf8)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// virsh on the test daemon with the user's password from an auth file: a second, independent client.
+    static func virsh(_ daemon: SASLLibvirtd, _ arguments: [String]) throws -> String {
+        let auth = try authFile(daemon)
         return try Daemon.run("/usr/bin/env", ["LIBVIRT_AUTH_FILE=\(auth)", "/usr/bin/virsh", "-c", daemon.uri] + arguments)
     }
 
@@ -48,9 +55,13 @@ import Testing
             Self.expectSystemLibvirtdHealthy()
         }
         let connectTimeout = 3.0
+        // vmango providers have no request credentials to pass: theirs come from libvirt's auth file.
+        let goodAuth = try Self.authFile(daemon), badAuth = try Self.authFile(daemon, password: "wrong")
         let server = try TestServer(connectTimeout: connectTimeout) { config in
             config.families["test"]?.uri = "test+tcp://{host}:\(daemon.port)/default"
             config.simplestack.hosts = ["localhost", "127.0.0.1"]
+            config.hypervisors["SASL"] = HypervisorConfig(name: "SASL", url: daemon.uri + "?authfile=" + goodAuth)
+            config.hypervisors["REFUSED"] = HypervisorConfig(name: "REFUSED", url: daemon.uri + "?authfile=" + badAuth)
         }
         let good = Self.token(daemon.user, daemon.password)
         let bad = Self.token(daemon.user, "wrong-" + daemon.password)
@@ -78,6 +89,13 @@ import Testing
                 let r = try await client.call(.get, path, headers: bad)
                 #expect(r.status == .unauthorized, "\(path): \(r.status) \(r.text)")
             }
+
+            // A vmango provider on the SASL host: its machines listed; one with a wrong password, an error.
+            let machines = try await client.call(.get, "/api/machines/", headers: TestServer.vmangoAuth)
+            #expect(machines.status == .ok, "\(machines.text)")
+            let listed = (object(machines.json)["Machines"] as? [String: Any])?["SASL"] as? [[String: Any]] ?? []
+            #expect(listed.contains { $0["Name"] as? String == "test" }, "\(machines.text)")
+            #expect(object(object(machines.json)["Errors"])["REFUSED"] != nil, "\(machines.text)")
 
             // A guest made and removed on the remote host, seen by virsh there.
             let name = "ghremote-" + UUID().uuidString.prefix(8).lowercased()
