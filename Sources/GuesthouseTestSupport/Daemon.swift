@@ -56,6 +56,17 @@ public enum Daemon {
         }
     }
 
+    /// Runs `start`; when it throws, runs `cleanUp` before passing the error on (a lab half started
+    /// is never left behind).
+    public static func starting(_ start: () throws -> Void, orCleanUp cleanUp: () -> Void) throws {
+        do {
+            try start()
+        } catch {
+            cleanUp()
+            throw error
+        }
+    }
+
     /// Whether `pid` (a child of this process) has exited; reaps it when it has.
     public static func hasExited(_ pid: pid_t) -> Bool {
         var status: Int32 = 0

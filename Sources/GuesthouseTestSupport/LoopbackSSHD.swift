@@ -19,12 +19,7 @@ public final class LoopbackSSHD: @unchecked Sendable {
     public init() throws {
         directory = "/tmp/gh-sshd-\(UUID().uuidString.prefix(8).lowercased())"
         port = try Daemon.freePort()
-        do {
-            try start()
-        } catch {
-            stop()
-            throw error
-        }
+        try Daemon.starting(start, orCleanUp: stop)
     }
 
     private func start() throws {

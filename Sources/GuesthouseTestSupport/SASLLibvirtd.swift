@@ -26,12 +26,7 @@ public final class SASLLibvirtd: @unchecked Sendable {
         user = "gh\(tag)"
         password = "pw-" + UUID().uuidString
         port = try Daemon.freePort()
-        do {
-            try start()
-        } catch {
-            stop()
-            throw error
-        }
+        try Daemon.starting(start, orCleanUp: stop)
     }
 
     private func start() throws {

@@ -177,6 +177,13 @@ import Testing
             #expect(try await client.call(.delete, location, headers: TestServer.vmangoAuth).status == .noContent)
             let after = try scratch.leftovers()
             #expect(after.volumes.isEmpty && after.hosts.isEmpty, "\(after)")
+
+            // The host goes away (sshd and its sessions ended): 502 within the connect timeout.
+            sshd.stop()
+            let started = ContinuousClock.now
+            let gone = try await client.call(.get, base + "/guests")
+            #expect(gone.status == .badGateway, "\(gone.text)")
+            #expect(ContinuousClock.now - started < .seconds(11))
         }
     }
 }
