@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "GuesthouseCore",
                 "GuesthouseConfig",
+                "GuesthouseLibvirt",
                 "Libvirt",
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +113,13 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "GuesthouseTestSupport",
+            dependencies: [
+                "Libvirt", "GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt", "GuesthouseSpool",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "guesthouse",
             dependencies: [
@@ -123,6 +131,7 @@ let package = Package(
                 "GuesthouseOverlay",
                 "GuesthouseContainers",
                 "GuesthouseClient",
+                "GuesthouseTestSupport",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,13 +141,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LibvirtTests",
-            dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt"],
+            dependencies: ["Libvirt", "GuesthouseCore", "GuesthouseLibvirt", "GuesthouseTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "WirtTests",
             dependencies: [
-                "GuesthouseSpool", "GuesthouseConfig", "GuesthouseCore", "Libvirt",
+                "GuesthouseSpool", "GuesthouseConfig", "GuesthouseCore", "GuesthouseLibvirt", "GuesthouseTestSupport", "Libvirt",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -150,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "GuesthouseServerTests",
             dependencies: [
-                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "Libvirt",
+                "GuesthouseServer", "GuesthouseLibvirt", "GuesthouseConfig", "GuesthouseVmango", "GuesthouseTestSupport", "Libvirt",
                 "GuesthouseClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -161,7 +170,7 @@ let package = Package(
             name: "ContainerTests",
             dependencies: [
                 "GuesthouseContainers", "GuesthouseOverlay", "GuesthouseServer", "GuesthouseLibvirt",
-                "GuesthouseConfig", "GuesthouseCore", "Libvirt",
+                "GuesthouseConfig", "GuesthouseCore", "GuesthouseTestSupport", "Libvirt",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

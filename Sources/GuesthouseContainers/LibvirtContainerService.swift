@@ -15,7 +15,8 @@ public struct LibvirtContainerService: ContainerService {
     let serverID: Int
     /// eth0's MTU: the overlay's.
     let mtu: Int?
-    let pool: ConnectionPool
+    /// The containers' libvirt host (`config.uri`), reached like every other.
+    let host: LibvirtHypervisor
     let executor: LibvirtExecutor
     let base: BaseRootfs
     /// How long a graceful stop may take before the container is stopped by force.
@@ -26,7 +27,8 @@ public struct LibvirtContainerService: ContainerService {
         self.config = config
         self.serverID = overlay?.serverID ?? 0
         self.mtu = overlay?.mtu
-        self.pool = pool
+        self.host = LibvirtHypervisor(pool: pool, executor: executor, uri: config.uri, family: "lxc",
+                                      domainType: "lxc", hostName: "localhost")
         self.executor = executor
         self.base = BaseRootfs(path: config.rootfs, busybox: config.busybox)
         self.stopTimeout = stopTimeout
@@ -188,21 +190,10 @@ public struct LibvirtContainerService: ContainerService {
         }
     }
 
-    /// Runs `body` with a connection to the containers' URI on the libvirt executor; libvirt's
-    /// errors become `GuesthouseError`s.
+    /// Runs `body` with a connection to the containers' URI on the one path every interface takes
+    /// (`LibvirtHypervisor`: the pool's connection, the executor, deadlines, one error mapping).
     func withConnection<T: Sendable>(_ operation: String,
                                      _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        let conn = try await pool.connection(uri: config.uri)
-        let uri = config.uri
-        do {
-            return try await executor.run { try body(conn) }
-        } catch let error as LibvirtError {
-            if !conn.isAlive { pool.evict(uri: uri) }
-            switch error.kind {
-            case .notFound: throw GuesthouseError.notFound(error.message)
-            case .conflict: throw GuesthouseError.conflict(error.message)
-            default: throw GuesthouseError.hypervisor("\(operation): \(error.message)")
-            }
-        }
+        try await host.withConnection(operation, body)
     }
 }

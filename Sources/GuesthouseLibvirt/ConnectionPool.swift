@@ -13,7 +13,12 @@ public final class ConnectionPool: Sendable {
         var credentials: LibvirtCredentials?
     }
 
-    private let executor: LibvirtExecutor
+    /// Where blocking libvirt calls run.
+    public let executor: LibvirtExecutor
+    /// The deadlines of libvirt calls in flight.
+    public let deadlines: DeadlineWatch
+    /// The per-domain and per-network locks of this process.
+    public let locks: LibvirtLocks
     private let connectTimeout: Double
     private let logger: Logger
     private let state = Locked(State())
@@ -23,16 +28,22 @@ public final class ConnectionPool: Sendable {
         var opening: [Key: Task<Connection, any Error>] = [:]
     }
 
-    /// - Parameters:
-    ///   - executor: where blocking opens run.
-    ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
     /// Recently read guest infos (see `GuestInfoCache`).
     public let guestInfo: GuestInfoCache
 
-    public init(executor: LibvirtExecutor, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
+    /// Made once by the build function and shared by every interface.
+    /// - Parameters:
+    ///   - executor: where blocking opens (and every libvirt call of the hypervisors) run.
+    ///   - deadlines: keeps the deadlines of opens and calls.
+    ///   - locks: the per-domain and per-network locks.
+    ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
+    public init(executor: LibvirtExecutor, deadlines: DeadlineWatch, locks: LibvirtLocks,
+                connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
                 logger: Logger = Logger(label: "guesthouse.libvirt")) {
         self.guestInfo = GuestInfoCache(ttl: .milliseconds(Int64(infoCacheSeconds * 1000)))
         self.executor = executor
+        self.deadlines = deadlines
+        self.locks = locks
         self.connectTimeout = connectTimeout
         self.logger = logger
     }
@@ -54,15 +65,7 @@ public final class ConnectionPool: Sendable {
             // host that hangs costs one blocked worker, not one per request.
             let task = Task { [executor, registry = self.state] () throws -> Connection in
                 do {
-                    let conn = try await executor.run {
-                        do {
-                            let conn = try Connection(uri: uri, credentials: credentials)
-                            if Self.isRemote(uri) { conn.setKeepAlive(interval: 5, count: 3) }
-                            return conn
-                        } catch {
-                            throw LibvirtErrorMapping.mapConnect(error, uri: uri)
-                        }
-                    }
+                    let conn = try await executor.run { try Self.open(uri: uri, credentials: credentials) }
                     registry.withLock { registry in
                         registry.opening[key] = nil
                         registry.open[key] = conn
@@ -80,9 +83,43 @@ public final class ConnectionPool: Sendable {
         case .open(let conn):
             return conn
         case .opening(let opening):
-            return try await withTimeout(seconds: connectTimeout, what: "hypervisor \(uri)") {
+            return try await withTimeout(deadlines, seconds: connectTimeout, what: "hypervisor \(uri)") {
                 try await opening.value
             }
+        }
+    }
+
+    /// `connection(uri:credentials:)` for callers on threads of their own (the wirt spool), which may
+    /// block: an open connection at once, else one opened on the executor within the connect timeout.
+    /// Not single-flight with the async opens: when two finish, the first registered is kept.
+    /// - Throws: `GuesthouseError` as `connection(uri:credentials:)`.
+    public func connectionWaiting(uri: String, credentials: LibvirtCredentials? = nil) throws -> Connection {
+        let key = Key(uri: uri, credentials: credentials)
+        let open: Connection? = state.withLock { state in
+            guard let conn = state.open[key] else { return nil }
+            if conn.isAlive { return conn }
+            state.open[key] = nil
+            return nil
+        }
+        if let open { return open }
+        let conn = try runOnExecutorWaiting(executor, seconds: connectTimeout, what: "hypervisor \(uri)") {
+            try Self.open(uri: uri, credentials: credentials)
+        }
+        return state.withLock { state in
+            if let other = state.open[key], other.isAlive { return other }
+            state.open[key] = conn
+            return conn
+        }
+    }
+
+    /// Opens a connection (blocking; on the executor), with keepalive for remote hosts.
+    private static func open(uri: String, credentials: LibvirtCredentials?) throws -> Connection {
+        do {
+            let conn = try Connection(uri: uri, credentials: credentials)
+            if isRemote(uri) { conn.setKeepAlive(interval: 5, count: 3) }
+            return conn
+        } catch {
+            throw LibvirtErrorMapping.mapConnect(error, uri: uri)
         }
     }
 

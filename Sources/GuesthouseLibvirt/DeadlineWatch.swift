@@ -3,8 +3,8 @@ import Foundation
 /// Deadlines of libvirt operations in flight, checked by one watcher a few times a second. Arming
 /// and disarming one is a lock and a dictionary write, with no task, no timer and no wake-up of
 /// another thread: the price paid on every operation. A deadline fires at most `tick` late.
-final class DeadlineWatch: @unchecked Sendable {
-    static let shared = DeadlineWatch(tick: .milliseconds(100))
+/// Made once by the build function and shared through the `ConnectionPool`.
+public final class DeadlineWatch: @unchecked Sendable {
 
     private let lock = NSLock()
     private var entries: [UInt64: (deadline: ContinuousClock.Instant, fire: @Sendable () -> Void)] = [:]
@@ -12,10 +12,11 @@ final class DeadlineWatch: @unchecked Sendable {
     private var watching = false
     private let tick: Duration
 
-    init(tick: Duration) { self.tick = tick }
+    /// - Parameter tick: how often deadlines are checked, and so how late one may fire.
+    public init(tick: Duration = .milliseconds(100)) { self.tick = tick }
 
     /// Calls `fire` once `seconds` have passed, unless `disarm` is called with the returned id first.
-    func arm(seconds: Double, _ fire: @escaping @Sendable () -> Void) -> UInt64 {
+    public func arm(seconds: Double, _ fire: @escaping @Sendable () -> Void) -> UInt64 {
         let deadline = ContinuousClock.now + .nanoseconds(Int64(seconds * 1e9))
         let (id, start) = lock.withLock { () -> (UInt64, Bool) in
             nextID &+= 1
@@ -28,15 +29,17 @@ final class DeadlineWatch: @unchecked Sendable {
         return id
     }
 
-    func disarm(_ id: UInt64) {
+    /// Forgets a deadline armed before; it will not fire.
+    public func disarm(_ id: UInt64) {
         lock.withLock { _ = entries.removeValue(forKey: id) }
     }
 
-    /// One detached loop for the process, started with the first deadline.
+    /// One detached loop per watch, started with the first deadline; it ends once the watch is gone.
     private func startWatching() {
-        Task.detached { [self] in
+        Task.detached { [weak self, tick] in
             while true {
                 try? await Task.sleep(for: tick)
+                guard let self else { return }
                 let now = ContinuousClock.now
                 let due: [@Sendable () -> Void] = lock.withLock {
                     let expired = entries.filter { $0.value.deadline <= now }

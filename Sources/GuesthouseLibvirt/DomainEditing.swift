@@ -24,8 +24,9 @@ extension LibvirtHypervisor {
     /// holds one per URI and credential, so two replicas in one process, as in the tests, do not
     /// share it); changes through other connections are what the rewrite's hash check is for.
     /// Reentrant on one thread.
-    static func withDomainLock<T>(_ conn: Connection, _ domain: Domain, _ body: () throws -> T) throws -> T {
-        try KeyedLock.domains.withLock("\(ObjectIdentifier(conn).hashValue)#\(conn.uri)#\(domain.uuid)", body)
+    static func withDomainLock<T>(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain,
+                                  _ body: () throws -> T) throws -> T {
+        try locks.domains.withLock("\(conn.uri)#\(domain.uuid)", body)
     }
 
     /// Rewrites the domain's persistent definition with `transform` applied to it: serialised
@@ -35,8 +36,8 @@ extension LibvirtHypervisor {
     /// `rewriteAttempts` times) before the caller gets `operationNotAllowed` (409).
     /// Everything `transform` does not touch is written back as it was read.
     @discardableResult
-    static func redefine(_ conn: Connection, _ domain: Domain, _ transform: (XMLTree) throws -> XMLTree) throws -> Domain {
-        try withDomainLock(conn, domain) {
+    static func redefine(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, _ transform: (XMLTree) throws -> XMLTree) throws -> Domain {
+        try withDomainLock(locks, conn, domain) {
             for attempt in 0..<rewriteAttempts {
                 let original = try domain.xml(inactive: true, secure: true)
                 let changed = try transform(XMLTree.parse(original, preservingLayout: true)).rendered()
@@ -62,14 +63,14 @@ extension LibvirtHypervisor {
     /// Applies a device change through libvirt's atomic call (`atomic`); on a stopped guest of a
     /// driver without that call (libvirt answers "not supported", e.g. the test driver) through a
     /// guarded rewrite of the definition with `rewrite` instead.
-    static func changeDevices(_ conn: Connection, _ domain: Domain, atomic: () throws -> Void,
+    static func changeDevices(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, atomic: () throws -> Void,
                               rewrite: @escaping ([XMLTree]) throws -> [XMLTree]) throws {
-        try withDomainLock(conn, domain) {
+        try withDomainLock(locks, conn, domain) {
             do {
                 try atomic()
             } catch let error as LibvirtError where error.kind == .unsupported {
                 guard try !domain.isActive() else { throw error }
-                try redefine(conn, domain) { tree in try editDevices(tree, rewrite) }
+                try redefine(locks, conn, domain) { tree in try editDevices(tree, rewrite) }
             }
         }
     }

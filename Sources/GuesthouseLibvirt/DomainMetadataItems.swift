@@ -38,8 +38,8 @@ enum DomainMetadataItems {
     /// Stores `xml` as the item under `uri` (prefix `key`) in the persistent definition, and in
     /// the live one when the domain runs; nil removes the item. One libvirt call, made holding the
     /// domain's lock (see `LibvirtHypervisor.withDomainLock`).
-    static func set(_ conn: Connection, _ domain: Domain, _ xml: String?, key: String, uri: String) throws {
-        try LibvirtHypervisor.withDomainLock(conn, domain) {
+    static func set(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, _ xml: String?, key: String, uri: String) throws {
+        try LibvirtHypervisor.withDomainLock(locks, conn, domain) {
             try domain.setMetadata(xml, key: key, namespace: uri)
         }
     }

@@ -8,10 +8,6 @@ public final class KeyedLock: @unchecked Sendable {
     private let lock = NSLock()
     private var locks: [String: (lock: NSRecursiveLock, users: Int)] = [:]
 
-    public static let domains = KeyedLock()
-    /// DHCP host entries, per network, so that two creates never reserve one address.
-    public static let networks = KeyedLock()
-
     public init() {}
 
     /// Runs `body` holding the lock of `key`.
@@ -34,4 +30,15 @@ public final class KeyedLock: @unchecked Sendable {
         }
         return try body()
     }
+}
+
+/// The locks every interface of one process shares, made once by the build function: a vmango
+/// change and a Simplestack change of one domain take the same lock.
+public struct LibvirtLocks: Sendable {
+    /// Read-modify-write of one domain's definition, keyed by URI and domain UUID.
+    public let domains = KeyedLock()
+    /// DHCP host entries, per network, so that two creates never reserve one address.
+    public let networks = KeyedLock()
+
+    public init() {}
 }

@@ -47,7 +47,7 @@ extension LibvirtHypervisor: GuestDisks {
                 let path = try volume.path()
                 let bus = dataDisks.first?.child("target")?["bus"] ?? "virtio"
                 let driver = qemuDriver ? "<driver name='qemu' type='\(format)'/>" : ""
-                target = try Self.attachDisk(conn, domain, prefix: Self.targetPrefix(bus: bus)) { target in
+                target = try Self.attachDisk(locks, conn, domain, prefix: Self.targetPrefix(bus: bus)) { target in
                     "<disk type='file' device='disk'>\(driver)<source file='\(xmlEscape(path))'/>"
                         + "<target dev='\(target)' bus='\(xmlEscape(bus))'/></disk>"
                 }
@@ -86,7 +86,7 @@ extension LibvirtHypervisor: GuestDisks {
     /// libvirt's attach (a guarded rewrite where the driver has none). A device name another
     /// replica took meanwhile is a conflict libvirt reports; the next free one is tried then.
     /// Returns the device name the disk got.
-    static func attachDisk(_ conn: Connection, _ domain: Domain, prefix: String,
+    static func attachDisk(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, prefix: String,
                            _ element: @escaping (String) -> String) throws -> String {
         struct TargetTaken: Error {}
         for attempt in 0..<rewriteAttempts {
@@ -99,7 +99,7 @@ extension LibvirtHypervisor: GuestDisks {
             let target = freeTarget(prefix: prefix, used: used)
             let xml = element(target)
             do {
-                try changeDevices(conn, domain, atomic: { try domain.attachDevice(xml) }, rewrite: { devices in
+                try changeDevices(locks, conn, domain, atomic: { try domain.attachDevice(xml) }, rewrite: { devices in
                     if devices.contains(where: { $0.name == "disk" && $0.child("target")?["dev"] == target }) {
                         throw TargetTaken()
                     }
@@ -123,7 +123,7 @@ extension LibvirtHypervisor: GuestDisks {
             let domain = try Self.lookup(conn, id: guestID)
             let info = try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
             if let sizeGiB { try Self.resize(conn, domain, target: info.id, bytes: UInt64(sizeGiB) << 30) }
-            if let name, name != info.name { try Self.renameVolume(conn, domain, target: info.id, to: name) }
+            if let name, name != info.name { try Self.renameVolume(locks, conn, domain, target: info.id, to: name) }
             return try Self.find(info.id, in: Self.diskInfos(conn, Self.lookup(conn, id: domain.uuid)), guest: domain.name)
         }
     }
@@ -134,7 +134,7 @@ extension LibvirtHypervisor: GuestDisks {
             let info = try Self.find(diskID, in: Self.diskInfos(conn, domain), guest: domain.name)
             let element = try Self.diskElement(domain, target: info.id)
             let volume = Self.volume(conn, for: element)
-            try Self.changeDevices(conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
+            try Self.changeDevices(locks, conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
                 devices.filter { !($0.name == "disk" && $0.child("target")?["dev"] == info.id) }
             }
             try volume?.delete()
@@ -162,7 +162,7 @@ extension LibvirtHypervisor: GuestDisks {
 
     /// Renames the volume behind a disk of a stopped guest: copies it under the new name, points
     /// the disk at the copy and deletes the original.
-    static func renameVolume(_ conn: Connection, _ domain: Domain, target: String, to name: String) throws {
+    static func renameVolume(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, target: String, to name: String) throws {
         if try domain.isActive() {
             throw GuesthouseError.conflict("a disk of a running guest cannot be renamed; stop '\(domain.name)' first")
         }
@@ -179,7 +179,7 @@ extension LibvirtHypervisor: GuestDisks {
                                                                format: format ?? "raw"), from: old)
         do {
             let path = try copy.path()
-            try redefine(conn, domain) { tree in
+            try redefine(locks, conn, domain) { tree in
                 editDevices(tree) { devices in
                     devices.map { device in
                         guard device.name == "disk", device.child("target")?["dev"] == target else { return device }

@@ -17,11 +17,14 @@ extension LibvirtHypervisor {
     }
 
     public func guest(id: String) async throws -> Guest {
-        try await pool.guestInfo.guest(uri: uri, id: id) {
+        let read: @Sendable () async throws -> Guest = {
             try await withConnection("guest info", readOnly: true) { conn in
                 try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
             }
         }
+        // A host that checks credentials itself is asked every time: the cache knows no credentials.
+        guard credentials == nil else { return try await read() }
+        return try await pool.guestInfo.guest(uri: uri, id: id, read: read)
     }
 
     public func createGuest(_ spec: GuestSpec) async throws -> Guest {
@@ -83,9 +86,9 @@ extension LibvirtHypervisor {
         return try await withConnection("guest update") { conn in
             let domain = try Self.lookup(conn, id: id)
             if let hdd = update.hddGiB { try Self.resizeLastDisk(conn, domain, gib: hdd) }
-            if let paravirtualized = update.paravirtualized { try Self.setParavirtualized(conn, domain, paravirtualized) }
+            if let paravirtualized = update.paravirtualized { try Self.setParavirtualized(locks, conn, domain, paravirtualized) }
             // libvirt's own calls for the configured memory and vCPUs (atomic, config only).
-            try Self.withDomainLock(conn, domain) {
+            try Self.withDomainLock(locks, conn, domain) {
                 if let memory = update.memoryMiB { try domain.setConfiguredMemory(kib: UInt64(memory) * 1024) }
                 if let cpus = update.cpus { try domain.setConfiguredVcpus(cpus) }
             }

@@ -41,7 +41,7 @@ extension LibvirtHypervisor: GuestInterfaces {
             let xml = "<interface type='network'><mac address='\(mac)'/><source network='\(xmlEscape(network))'/>"
                 + "<model type='\(xmlEscape(model))'/></interface>"
             let element = try XMLTree.parse(xml)
-            try Self.changeDevices(conn, domain, atomic: { try domain.attachDevice(xml) }) { devices in
+            try Self.changeDevices(locks, conn, domain, atomic: { try domain.attachDevice(xml) }) { devices in
                 if devices.contains(where: { Self.isInterface($0, mac: mac) }) {
                     throw GuesthouseError.conflict("guest '\(domain.name)' already has an interface \(mac)")
                 }
@@ -71,12 +71,12 @@ extension LibvirtHypervisor: GuestInterfaces {
             // libvirt's update, which swaps the device under its own lock.
             let current = try domain.isActive() ? XMLTree.parse(domain.xml()) : Self.inactiveTree(domain)
             let element = try Self.interfaceElement(current, mac: mac, guest: domain.name)
-            try Self.changeDevices(conn, domain, atomic: { try domain.updateDevice(change(element).rendered()) }) { devices in
+            try Self.changeDevices(locks, conn, domain, atomic: { try domain.updateDevice(change(element).rendered()) }) { devices in
                 devices.map { Self.isInterface($0, mac: mac) ? change($0) : $0 }
             }
             let fresh = try Self.lookup(conn, id: domain.uuid)
             if let rate = update.rateLimitBytes {
-                try Self.setExactRate(conn, fresh, mac: mac, bytes: rate)
+                try Self.setExactRate(locks, conn, fresh, mac: mac, bytes: rate)
             }
             return try Self.findNIC(mac, in: Self.nics(fresh), guest: domain.name)
         }
@@ -88,10 +88,10 @@ extension LibvirtHypervisor: GuestInterfaces {
             let domain = try Self.lookup(conn, id: guestID)
             let current = try domain.isActive() ? XMLTree.parse(domain.xml()) : Self.inactiveTree(domain)
             let element = try Self.interfaceElement(current, mac: mac, guest: domain.name)
-            try Self.changeDevices(conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
+            try Self.changeDevices(locks, conn, domain, atomic: { try domain.detachDevice(element.rendered()) }) { devices in
                 devices.filter { !Self.isInterface($0, mac: mac) }
             }
-            try? Self.setExactRate(conn, domain, mac: mac, bytes: nil)
+            try? Self.setExactRate(locks, conn, domain, mac: mac, bytes: nil)
         }
     }
 
@@ -149,8 +149,8 @@ extension LibvirtHypervisor: GuestInterfaces {
     }
 
     /// Keeps (or with nil drops) the exact rate of one NIC: one per-key metadata call.
-    static func setExactRate(_ conn: Connection, _ domain: Domain, mac: String, bytes: Int?) throws {
-        try DomainMetadataItems.set(conn, domain, bytes.map { "<rate bytes='\($0)'/>" }, key: "ghnic",
+    static func setExactRate(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, mac: String, bytes: Int?) throws {
+        try DomainMetadataItems.set(locks, conn, domain, bytes.map { "<rate bytes='\($0)'/>" }, key: "ghnic",
                                     uri: DomainMetadataItems.uri(base: ratesNamespace, item: mac))
     }
 

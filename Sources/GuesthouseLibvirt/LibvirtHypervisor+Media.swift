@@ -24,7 +24,7 @@ extension LibvirtHypervisor: GuestMedia {
                     throw GuesthouseError.conflict("guest '\(domain.name)' has no CD-ROM drive; stop it to get one")
                 }
                 let changed = drive.setting("type", "file").replacingChild("source", with: source)
-                try Self.withDomainLock(conn, domain) { try Self.changeMedia(domain, changed.rendered()) }
+                try Self.withDomainLock(locks, conn, domain) { try Self.changeMedia(domain, changed.rendered()) }
             } else {
                 // A stopped guest: the drive's media changes with libvirt's update (a new drive
                 // is attached), both in the persistent definition only.
@@ -39,7 +39,7 @@ extension LibvirtHypervisor: GuestMedia {
                         try domain.attachDevice(newDrive.rendered())
                     }
                 }
-                try Self.changeDevices(conn, domain, atomic: atomic) { devices in
+                try Self.changeDevices(locks, conn, domain, atomic: atomic) { devices in
                     var devices = devices
                     if let index = devices.firstIndex(where: Self.isCDROM) {
                         devices[index] = devices[index].setting("type", "file").replacingChild("source", with: source)

@@ -15,13 +15,13 @@ extension LibvirtHypervisor {
 
     /// Rewrites buses and models. Only on a stopped guest (a running one answers
     /// `operationNotAllowed`): changing a disk's bus renames its device and its PCI address.
-    static func setParavirtualized(_ conn: Connection, _ domain: Domain, _ on: Bool) throws {
+    static func setParavirtualized(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain, _ on: Bool) throws {
         let current = try DomainDefinition(xml: domain.xml(inactive: true))
         if current.isParavirtualized == on { return }
         if try domain.isActive() {
             throw GuesthouseError.conflict("guest '\(domain.name)' is running; stop it to change paravirtualized")
         }
-        try redefine(conn, domain) { tree in paravirtualize(tree, on) }
+        try redefine(locks, conn, domain) { tree in paravirtualize(tree, on) }
     }
 
     static func paravirtualize(_ tree: XMLTree, _ on: Bool) -> XMLTree {

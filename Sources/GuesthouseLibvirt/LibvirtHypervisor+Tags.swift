@@ -27,10 +27,10 @@ extension LibvirtHypervisor: GuestTags {
         try Self.validateTag(tag)
         return try await withConnection("tag create") { conn in
             let domain = try Self.lookup(conn, id: guestID)
-            try Self.migrateTags(conn, domain)
+            try Self.migrateTags(locks, conn, domain)
             // Setting a tag that is there already would move it to the end of the list.
             if try !Self.readTags(domain).contains(tag) {
-                try DomainMetadataItems.set(conn, domain, "<tag>\(xmlEscape(tag))</tag>", key: "ghtag",
+                try DomainMetadataItems.set(locks, conn, domain, "<tag>\(xmlEscape(tag))</tag>", key: "ghtag",
                                             uri: DomainMetadataItems.uri(base: Self.tagNamespaceBase, item: tag))
             }
             return try Self.readTags(domain)
@@ -40,11 +40,11 @@ extension LibvirtHypervisor: GuestTags {
     public func removeTag(guestID: String, _ tag: String) async throws -> [String] {
         try await withConnection("tag delete") { conn in
             let domain = try Self.lookup(conn, id: guestID)
-            try Self.migrateTags(conn, domain)
+            try Self.migrateTags(locks, conn, domain)
             guard try Self.readTags(domain).contains(tag) else {
                 throw GuesthouseError.notFound("guest '\(guestID)' has no tag '\(tag)'")
             }
-            try DomainMetadataItems.set(conn, domain, nil, key: "ghtag",
+            try DomainMetadataItems.set(locks, conn, domain, nil, key: "ghtag",
                                         uri: DomainMetadataItems.uri(base: Self.tagNamespaceBase, item: tag))
             return try Self.readTags(domain)
         }
@@ -70,19 +70,19 @@ extension LibvirtHypervisor: GuestTags {
 
     /// Moves the tags of an old single-element list into elements of their own, then drops the
     /// list. Each step is idempotent, so replicas migrating at once end in the same state.
-    static func migrateTags(_ conn: Connection, _ domain: Domain) throws {
+    static func migrateTags(_ locks: LibvirtLocks, _ conn: Connection, _ domain: Domain) throws {
         let definition = try XMLTree.parse(domain.xml(inactive: true))
         let legacy = legacyTags(definition)
         guard definition.child("metadata")?.children.contains(where: { element in
             element.attributes.contains { $0.key.hasPrefix("xmlns") && $0.value == tagsNamespace }
         }) == true else { return }
-        try withDomainLock(conn, domain) {
+        try withDomainLock(locks, conn, domain) {
             let present = Set(DomainMetadataItems.items(in: definition, under: tagNamespaceBase).map(\.element.text))
             for tag in legacy where !present.contains(tag) {
-                try DomainMetadataItems.set(conn, domain, "<tag>\(xmlEscape(tag))</tag>", key: "ghtag",
+                try DomainMetadataItems.set(locks, conn, domain, "<tag>\(xmlEscape(tag))</tag>", key: "ghtag",
                                             uri: DomainMetadataItems.uri(base: tagNamespaceBase, item: tag))
             }
-            try DomainMetadataItems.set(conn, domain, nil, key: "gh", uri: tagsNamespace)
+            try DomainMetadataItems.set(locks, conn, domain, nil, key: "gh", uri: tagsNamespace)
         }
     }
 

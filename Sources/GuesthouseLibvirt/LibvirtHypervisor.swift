@@ -45,23 +45,51 @@ public struct LibvirtHypervisor: Hypervisor {
         defer { if !readOnly { pool.guestInfo.invalidate(uri: uri) } }
         let conn = try await pool.connection(uri: uri, credentials: credentials)
         let family = self.family
-        let executor = self.executor
         do {
-            return try await runOnExecutor(executor, seconds: operationTimeout, what: "\(operation) on \(uri)") {
-                do {
-                    return try body(conn)
-                } catch let error as LibvirtError {
-                    if error.kind == .unreachable && !conn.isAlive {
-                        throw DeadConnection(mapped: LibvirtErrorMapping.map(error, operation: operation, family: family))
-                    }
-                    throw LibvirtErrorMapping.map(error, operation: operation, family: family)
-                }
+            return try await runOnExecutor(executor, pool.deadlines, seconds: operationTimeout, what: "\(operation) on \(uri)") {
+                try Self.run(body, on: conn, operation, family: family)
             }
         } catch let dead as DeadConnection {
             pool.evict(uri: uri, credentials: credentials)
             throw dead.mapped
         }
     }
+
+    /// `withConnection` for callers on threads of their own (the wirt spool's worker), which may
+    /// block: the same pool, executor, deadline and error mapping, waited for without Swift's
+    /// cooperative pool.
+    public func withConnectionWaiting<T: Sendable>(_ operation: String, readOnly: Bool = false,
+                                                   _ body: @escaping @Sendable (Connection) throws -> T) throws -> T {
+        if !readOnly { pool.guestInfo.invalidate(uri: uri) }
+        defer { if !readOnly { pool.guestInfo.invalidate(uri: uri) } }
+        let conn = try pool.connectionWaiting(uri: uri, credentials: credentials)
+        let family = self.family
+        do {
+            return try runOnExecutorWaiting(executor, seconds: operationTimeout, what: "\(operation) on \(uri)") {
+                try Self.run(body, on: conn, operation, family: family)
+            }
+        } catch let dead as DeadConnection {
+            pool.evict(uri: uri, credentials: credentials)
+            throw dead.mapped
+        }
+    }
+
+    /// Runs `body` (on the executor), mapping libvirt's errors; `DeadConnection` when the
+    /// connection died under it.
+    private static func run<T>(_ body: (Connection) throws -> T, on conn: Connection, _ operation: String,
+                               family: String) throws -> T {
+        do {
+            return try body(conn)
+        } catch let error as LibvirtError {
+            if error.kind == .unreachable && !conn.isAlive {
+                throw DeadConnection(mapped: LibvirtErrorMapping.map(error, operation: operation, family: family))
+            }
+            throw LibvirtErrorMapping.map(error, operation: operation, family: family)
+        }
+    }
+
+    /// The per-domain and per-network locks every interface of this process shares.
+    public var locks: LibvirtLocks { pool.locks }
 
     private struct DeadConnection: Error { let mapped: any Error }
 

@@ -90,7 +90,8 @@ public struct WirtClient: Sendable {
         _ = utimensat(AT_FDCWD, path, &times, 0)
     }
 
-    static func size(_ path: String) -> Int {
+    /// The size of the file at `path` in bytes, 0 when it cannot be read.
+    public static func size(_ path: String) -> Int {
         var s = stat()
         return stat(path, &s) == 0 ? Int(s.st_size) : 0
     }

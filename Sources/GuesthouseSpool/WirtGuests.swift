@@ -1,5 +1,6 @@
 import Foundation
 import GuesthouseCore
+import GuesthouseLibvirt
 import Libvirt
 
 /// What the spool needs from the hypervisor. Calls block; the spool makes them on its own thread.
@@ -24,40 +25,42 @@ public struct WirtGuestStatus: Sendable, Equatable {
     public var nextBootXML: String?
 }
 
-/// `WirtGuests` on one libvirt URI, keeping one connection and reopening it when it dies.
-public final class LibvirtWirtGuests: WirtGuests, @unchecked Sendable {
-    private let uri: String
-    private let lock = NSLock()
-    private var connection: Connection?
+/// `WirtGuests` on one libvirt URI, reached like every other interface reaches libvirt: the shared
+/// connection pool, the libvirt executor, deadlines and one error mapping (`LibvirtHypervisor`).
+/// Its calls block the spool's own thread, never one of Swift's cooperative pool.
+public struct LibvirtWirtGuests: WirtGuests {
+    let host: LibvirtHypervisor
 
-    /// Connects lazily to `uri`.
-    public init(uri: String) { self.uri = uri }
-
-    /// Uses an open connection (tests share it to see the same test-driver state).
-    public init(connection: Connection) {
-        uri = connection.uri
-        self.connection = connection
+    /// The guests on `uri`, over `pool`.
+    /// - Parameter operationTimeout: seconds one command may take before it fails (the spool goes on).
+    public init(pool: ConnectionPool, executor: LibvirtExecutor, uri: String, operationTimeout: Double = 60) {
+        let scheme = String(uri.prefix { $0 != ":" && $0 != "+" }).lowercased()
+        host = LibvirtHypervisor(pool: pool, executor: executor, uri: uri, family: scheme, domainType: scheme,
+                                 hostName: "localhost", operationTimeout: operationTimeout)
     }
 
-    private func conn() throws -> Connection {
-        try lock.withLock {
-            if let c = connection, c.isAlive { return c }
-            let c = try Connection(uri: uri)
-            connection = c
-            return c
-        }
-    }
-
-    private func domain(_ name: String) throws -> Domain? {
-        do {
-            return try conn().domain(name: name)
-        } catch let error as LibvirtError where error.kind == .notFound {
-            return nil
+    /// Runs `body` with the domain `name` (nil when there is none) on the libvirt executor.
+    private func withDomain<T: Sendable>(_ name: String, _ operation: String, readOnly: Bool = false,
+                                         _ body: @escaping @Sendable (Domain?) throws -> T) throws -> T {
+        try host.withConnectionWaiting(operation, readOnly: readOnly) { conn in
+            let domain: Domain?
+            do {
+                domain = try conn.domain(name: name)
+            } catch let error as LibvirtError where error.kind == .notFound {
+                domain = nil
+            }
+            return try body(domain)
         }
     }
 
     public func perform(_ command: WirtCommand, domain name: String) throws -> String {
-        guard let d = try domain(name) else { throw WirtRefusal("no guest named \(name)") }
+        try withDomain(name, "wirt command") { d in
+            guard let d else { throw WirtRefusal("no guest named \(name)") }
+            return try Self.perform(command, on: d)
+        }
+    }
+
+    private static func perform(_ command: WirtCommand, on d: Domain) throws -> String {
         switch command {
         case .start:
             if try d.isActive() { return "already running" }
@@ -89,16 +92,18 @@ public final class LibvirtWirtGuests: WirtGuests, @unchecked Sendable {
     }
 
     public func status(domain name: String) throws -> WirtGuestStatus? {
-        guard let d = try domain(name) else { return nil }
-        let state = try d.state()
-        let active = try d.isActive()
-        let nextBoot = active && (try? d.isPersistent()) == true ? try d.xml(inactive: true, secure: false) : nil
-        return WirtGuestStatus(state: Self.stateName(state), autostart: (try? d.autostart()) ?? false,
-                               xml: try d.xml(inactive: false, secure: false), nextBootXML: nextBoot)
+        try withDomain(name, "wirt status", readOnly: true) { d in
+            guard let d else { return nil }
+            let state = try d.state()
+            let active = try d.isActive()
+            let nextBoot = active && (try? d.isPersistent()) == true ? try d.xml(inactive: true, secure: false) : nil
+            return WirtGuestStatus(state: Self.stateName(state), autostart: (try? d.autostart()) ?? false,
+                                   xml: try d.xml(inactive: false, secure: false), nextBootXML: nextBoot)
+        }
     }
 
     public func domainNames() throws -> [String] {
-        try conn().allDomains().map(\.name)
+        try host.withConnectionWaiting("wirt domain list", readOnly: true) { conn in try conn.allDomains().map(\.name) }
     }
 
     static func stateName(_ s: DomainState) -> String {

@@ -37,9 +37,9 @@ public final class WirtSpoolService: Service, @unchecked Sendable {
         }
     }
 
-    /// Builds the spool for `[wirt]` on the libvirt URI `uri`.
-    public convenience init(config: WirtConfig, uri: String, logger: Logger = Logger(label: "guesthouse.wirt")) {
-        self.init(spool: WirtSpool(config: config, guests: LibvirtWirtGuests(uri: uri), logger: logger), logger: logger)
+    /// Builds the spool for `[wirt]` on `guests` (`LibvirtWirtGuests` over the server's pool).
+    public convenience init(config: WirtConfig, guests: any WirtGuests, logger: Logger = Logger(label: "guesthouse.wirt")) {
+        self.init(spool: WirtSpool(config: config, guests: guests, logger: logger), logger: logger)
     }
 
     /// Runs until graceful shutdown (or cancellation).

@@ -121,7 +121,7 @@ public struct LibvirtMachineProvider: Sendable {
             if try domain.isActive() { try domain.destroy() }
             for interface in definition.interfaces {
                 guard let networkName = interface.network, let network = try? conn.network(name: networkName) else { continue }
-                try KeyedLock.networks.withLock(hypervisor.uri + "|" + networkName) {
+                try hypervisor.locks.networks.withLock(hypervisor.uri + "|" + networkName) {
                     let plan = try? DHCPPlan(networkXML: Self.definition(of: network), network: networkName)
                     if let host = plan?.host(mac: interface.mac) {
                         try network.update(command: .delete, section: .ipDHCPHost, xml: host.xml)

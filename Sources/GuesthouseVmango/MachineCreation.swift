@@ -125,7 +125,7 @@ extension LibvirtMachineProvider {
     /// the next free one is tried. nil when the network has no DHCP range (no fixed address then).
     private func reserveAddress(_ conn: Connection, mac: String, name machine: String) throws -> DHCPPlan.Host? {
         let net = try conn.network(name: network)
-        return try KeyedLock.networks.withLock(hypervisor.uri + "|" + network) {
+        return try hypervisor.locks.networks.withLock(hypervisor.uri + "|" + network) {
             var refused: Set<String> = []
             for _ in 0..<8 {
                 let plan: DHCPPlan

@@ -20,16 +20,13 @@ public final class Connection: @unchecked Sendable {
     private let closeState: CloseState
 
     /// Opens a connection to `uri`. Credentials, when given, answer libvirt's authentication prompts.
+    /// Without them, what libvirt asks for comes from its auth file (the URI's `authfile=`,
+    /// `LIBVIRT_AUTH_FILE`, or libvirt's default places), and nothing is ever prompted for.
     /// - Throws: `LibvirtError` when the hypervisor cannot be reached or refuses the credentials.
     public init(uri: String, credentials: LibvirtCredentials? = nil) throws {
         Libvirt.initialize()
         self.uri = uri
-        let opened: OpaquePointer?
-        if let credentials {
-            opened = Connection.openAuthenticated(uri: uri, credentials: credentials)
-        } else {
-            opened = virConnectOpen(uri)
-        }
+        let opened = Connection.openAuthenticated(uri: uri, credentials: credentials)
         guard let opened else { throw LibvirtError.last("virConnectOpen(\(uri))") }
         pointer = opened
         closeState = CloseState()
@@ -52,7 +49,10 @@ public final class Connection: @unchecked Sendable {
         virConnectClose(pointer)
     }
 
-    private static func openAuthenticated(uri: String, credentials: LibvirtCredentials) -> OpaquePointer? {
+    /// `virConnectOpenAuth` with a callback answering from `credentials`; without them it refuses
+    /// every question, so that libvirt still fills what it can from its auth file (a plain
+    /// `virConnectOpen` gives SASL no callbacks at all, and its mechanisms then refuse to start).
+    private static func openAuthenticated(uri: String, credentials: LibvirtCredentials?) -> OpaquePointer? {
         let box = Unmanaged.passRetained(CredentialBox(credentials))
         defer { box.release() }
         var types: [Int32] = [
@@ -65,11 +65,12 @@ public final class Connection: @unchecked Sendable {
                 cb: { creds, count, data in
                     guard let creds, let data else { return -1 }
                     let box = Unmanaged<CredentialBox>.fromOpaque(data).takeUnretainedValue()
+                    guard let credentials = box.credentials else { return -1 }
                     for i in 0..<Int(count) {
                         let answer: String
                         switch UInt32(bitPattern: creds[i].type) {
-                        case VIR_CRED_AUTHNAME.rawValue, VIR_CRED_USERNAME.rawValue: answer = box.credentials.username
-                        case VIR_CRED_PASSPHRASE.rawValue, VIR_CRED_NOECHOPROMPT.rawValue: answer = box.credentials.password
+                        case VIR_CRED_AUTHNAME.rawValue, VIR_CRED_USERNAME.rawValue: answer = credentials.username
+                        case VIR_CRED_PASSPHRASE.rawValue, VIR_CRED_NOECHOPROMPT.rawValue: answer = credentials.password
                         default: return -1
                         }
                         creds[i].result = strdup(answer)
@@ -154,8 +155,8 @@ public struct NodeInfo: Sendable, Equatable {
 }
 
 private final class CredentialBox {
-    let credentials: LibvirtCredentials
-    init(_ credentials: LibvirtCredentials) { self.credentials = credentials }
+    let credentials: LibvirtCredentials?
+    init(_ credentials: LibvirtCredentials?) { self.credentials = credentials }
 }
 
 /// Set from libvirt's close callback (on the event loop thread) when a remote connection drops.

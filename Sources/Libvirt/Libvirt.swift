@@ -46,9 +46,6 @@ public final class LibvirtExecutor: Sendable {
         pool.start()
     }
 
-    /// A process-wide executor for callers that need no pool of their own.
-    public static let shared = LibvirtExecutor(threads: 32)
-
     /// Runs `body` on a worker thread and returns its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)

@@ -7,6 +7,7 @@ import GuesthouseCore
 import GuesthouseLibvirt
 import HummingbirdBcrypt
 import Libvirt
+import GuesthouseTestSupport
 
 /// `guesthouse bench`: libvirt's floor through the binding, then the server over loopback HTTP
 /// (a child `guesthouse serve`, loaded by wrk with many connections), side by side, with ratios.
@@ -36,10 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
 
         // The floor: the same driver calls in-process, no HTTP.
         Libvirt.initialize()
-        let executor = LibvirtExecutor(threads: 4)
         // No info cache here: the floor is what libvirt and the binding cost for every read.
-        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: executor, infoCacheSeconds: 0),
-                                           executor: executor, uri: uri,
+        let pool = ConnectionPool.forTests(infoCacheSeconds: 0)
+        let hypervisor = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: uri,
                                            family: "test", domainType: "test", hostName: "localhost")
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) { _ = try await hypervisor.guest(id: guestID) }

@@ -6,6 +6,7 @@ import GuesthouseCore
 import GuesthouseLibvirt
 import GuesthouseOverlay
 import Libvirt
+import GuesthouseTestSupport
 
 /// `guesthouse bench-containers`: container create -> running on real libvirt-LXC (goal < 2 s).
 /// Works in a scratch directory with a bridge of its own (no address, no uplink), and removes
@@ -40,9 +41,9 @@ struct BenchContainersCommand: AsyncParsableCommand {
         }
         try command.run("ip", ["link", "set", bridge, "up"])
         Libvirt.initialize()
-        let executor = LibvirtExecutor(threads: 4)
-        let service = LibvirtContainerService(config: config, overlay: nil, pool: ConnectionPool(executor: executor),
-                                              executor: executor, stopTimeout: .seconds(2))
+        let pool = ConnectionPool.forTests()
+        let service = LibvirtContainerService(config: config, overlay: nil, pool: pool,
+                                              executor: pool.executor, stopTimeout: .seconds(2))
         let baseStart = ContinuousClock.now
         try await service.prepareBase()
         let baseTime = ContinuousClock.now - baseStart

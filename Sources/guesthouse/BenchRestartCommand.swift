@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import GuesthouseTestSupport
 
 /// `guesthouse bench-restart`: restarts libvirtd while clients load the server with requests to
 /// `qemu:///system`, and reports what they saw: answers by status, the slowest answer (nothing may
@@ -92,25 +93,9 @@ struct BenchRestartCommand: AsyncParsableCommand {
         }
     }
 
-    /// Starts a daemon with an empty signal mask and default handlers. (Foundation's `Process`
-    /// passes on the calling thread's mask, in which this server blocks SIGTERM: a libvirtd started
-    /// that way could never be stopped.)
+    /// Starts a daemon that forks (`-d`) with an empty signal mask and waits for its parent to return.
     static func startDaemon(_ tool: String, _ arguments: [String]) throws {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let status = posix_spawn(&pid, tool, nil, &attributes, argv, environ)
-        guard status == 0 else { throw ValidationError("cannot start \(tool): \(String(cString: strerror(status)))") }
+        let pid = try Daemon.spawn(tool, arguments)
         var exit: Int32 = 0
         waitpid(pid, &exit, 0)  // `-d`: the parent returns once the daemon has forked
     }

@@ -6,6 +6,7 @@ import GuesthouseLibvirt
 import GuesthouseVmango
 import Libvirt
 import Logging
+import GuesthouseTestSupport
 
 /// `guesthouse bench-vmango`: machine create -> domain running (boot excluded) on qemu:///system
 /// for an image of `--image-gib` GiB, beside what copying that image (upstream's way) costs.
@@ -36,11 +37,10 @@ struct BenchVmangoCommand: AsyncParsableCommand {
         var kvm = FamilyConfig()
         kvm.domainType = "qemu"
         config.families["kvm"] = kvm
-        let executor = LibvirtExecutor(threads: 4)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let providers = try LibvirtMachineProviders(config: config, pool: ConnectionPool(executor: executor),
-                                                    executor: executor, logger: logger)
+        let pool = ConnectionPool.forTests()
+        let providers = try LibvirtMachineProviders(config: config, pool: pool, executor: pool.executor, logger: logger)
         let plan = MachinePlan(name: "bench", memoryMiB: 128, cpus: 1, diskSizeGiB: imageGib + 1)
         var creates: [Double] = []
         var deletes: [Double] = []

@@ -44,7 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         Libvirt.initialize()
         let executor = LibvirtExecutor(threads: 16)
-        let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds,
+        // One executor, one deadline watch and one set of per-domain locks for every interface.
+        let pool = ConnectionPool(executor: executor, deadlines: DeadlineWatch(), locks: LibvirtLocks(),
+                                  connectTimeout: settings.server.connectTimeoutSeconds,
                                   infoCacheSeconds: settings.server.infoCacheSeconds, logger: logger)
         let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
         let baseDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
@@ -66,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)
             guard getuid() == 0 else { throw ValidationError("[wirt] needs the server to run as root") }
-            let spool = WirtSpoolService(config: wirt, uri: uri, logger: logger)
+            let spool = WirtSpoolService(config: wirt, guests: LibvirtWirtGuests(pool: pool, executor: executor, uri: uri),
+                                         logger: logger)
             let group = ServiceGroup(services: [app, spool], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         } else {

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import GuesthouseConfig
+import GuesthouseLibvirt
 import GuesthouseSpool
 import Libvirt
 import Logging
 import ServiceLifecycle
+import GuesthouseTestSupport
 
 /// `guesthouse spool --config FILE`: runs the wirt spool alone (as root).
 struct SpoolCommand: AsyncParsableCommand {
@@ -26,7 +28,11 @@ struct SpoolCommand: AsyncParsableCommand {
         guard getuid() == 0 else { throw ValidationError("the spool must run as root (it reads users' homes)") }
         let (wirt, uri) = try Self.wirtSettings(settings, file: config)
         Libvirt.initialize()
-        let service = WirtSpoolService(config: wirt, uri: uri, logger: logger)
+        let executor = LibvirtExecutor(threads: 4)
+        let pool = ConnectionPool(executor: executor, deadlines: DeadlineWatch(), locks: LibvirtLocks(),
+                                  connectTimeout: settings.server.connectTimeoutSeconds, logger: logger)
+        let service = WirtSpoolService(config: wirt, guests: LibvirtWirtGuests(pool: pool, executor: executor, uri: uri),
+                                       logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

@@ -9,6 +9,7 @@ import HummingbirdBcrypt
 import HummingbirdTesting
 import Libvirt
 import NIOCore
+import GuesthouseTestSupport
 
 /// A server with the container API over real libvirt-LXC, in a scratch directory (its own base and
 /// layers). `close()` removes every container it may have made (`container<id>` for its ids), their
@@ -21,6 +22,8 @@ final class ContainerHarness: @unchecked Sendable {
     let work: String
     let config: Config
     let service: LibvirtContainerService
+    /// The one pool this "server" reaches libvirt through.
+    let pool = ConnectionPool.forTests()
     /// The ids the test uses; all removed at `close()`.
     let ids: [Int]
     /// Bridges this harness made (when not given an overlay).
@@ -44,8 +47,8 @@ final class ContainerHarness: @unchecked Sendable {
         self.config = config
         self.ids = ids
         Libvirt.initialize()
-        service = LibvirtContainerService(config: containers, overlay: overlay, pool: ConnectionPool(executor: .shared),
-                                          executor: .shared, stopTimeout: .seconds(5))
+        service = LibvirtContainerService(config: containers, overlay: overlay, pool: pool,
+                                          executor: pool.executor, stopTimeout: .seconds(5))
         for vni in makeBridges {
             let name = containers.bridgeName(vni: vni)
             guard !hostHasLink(name) else { throw LabError("\(name) exists on the host; not touching it") }
@@ -58,7 +61,7 @@ final class ContainerHarness: @unchecked Sendable {
 
     /// Runs `body` with an HTTP client against the router.
     func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let directory = LibvirtDirectory(config: config, pool: ConnectionPool(executor: .shared), executor: .shared)
+        let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor)
         let (router, _) = buildRouter(config: config, directory: directory,
                                       authenticator: Authenticator(users: config.users), containers: service)
         try await Application(router: router).test(.router, body)

@@ -10,6 +10,7 @@ import Libvirt
 import Logging
 import NIOCore
 import GuesthouseVmango
+import GuesthouseTestSupport
 
 /// One server under test: its own connection pool (so its own test-driver state) over real HTTP.
 struct TestServer {
@@ -37,16 +38,16 @@ struct TestServer {
         configure(&config)
         self.config = config
         Libvirt.initialize()
-        pool = ConnectionPool(executor: .shared, connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds)
+        pool = ConnectionPool.forTests(connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds)
     }
 
     /// Runs `body` with a live HTTP client against this server. `.router` skips the socket and the
     /// live client's fixed 20 s read timeout, for real hypervisors whose operations can take longer.
     func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60,
              _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let directory = LibvirtDirectory(config: config, pool: pool, executor: .shared, operationTimeout: operationTimeout)
+        let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor, operationTimeout: operationTimeout)
         let authenticator = Authenticator(users: config.users)
-        let machines = try LibvirtMachineProviders(config: config, pool: pool, executor: .shared,
+        let machines = try LibvirtMachineProviders(config: config, pool: pool, executor: pool.executor,
                                                    logger: Logger(label: "test"), baseDirectory: "/",
                                                    operationTimeout: operationTimeout)
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,

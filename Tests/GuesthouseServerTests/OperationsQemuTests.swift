@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Libvirt
 import NIOCore
+import GuesthouseTestSupport
 import Testing
 
 extension SurfaceClient {
@@ -210,8 +211,8 @@ extension ImageTransferQemuSuites {
             var family = FamilyConfig()
             family.domainType = "qemu"
             config.families = ["kvm": family]
-            let executor = LibvirtExecutor.shared
-            let directory = LibvirtDirectory(config: config, pool: ConnectionPool(executor: executor), executor: executor,
+            let pool = ConnectionPool.forTests()
+            let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor,
                                              operationTimeout: 600)
             let (router, _) = buildRouter(config: config, directory: directory, authenticator: Authenticator(users: config.users))
             try await Application(router: router).test(.live) { client in

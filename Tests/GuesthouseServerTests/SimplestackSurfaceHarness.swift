@@ -7,6 +7,7 @@ import HummingbirdBcrypt
 import HummingbirdTesting
 import Libvirt
 import NIOCore
+import GuesthouseTestSupport
 
 /// Builds the server around the libvirt test driver (a fresh node per call) or qemu:///system,
 /// and speaks to it over HTTP, for the Simplestack surface tests.
@@ -83,8 +84,8 @@ enum SurfaceHarness {
         var config = Config()
         config.users["admin"] = UserConfig(name: "admin", passwordHash: passwordHash)
         config.families = families
-        let executor = LibvirtExecutor.shared
-        let pool = ConnectionPool(executor: executor)
+        let pool = ConnectionPool.forTests()
+        let executor = pool.executor
         // qemu:///system defines take half a minute on a loaded host.
         let directory = LibvirtDirectory(config: config, pool: pool, executor: executor, operationTimeout: 600)
         let (router, _) = buildRouter(config: config, directory: directory,

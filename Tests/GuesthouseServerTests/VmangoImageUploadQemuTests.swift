@@ -4,6 +4,7 @@ import GuesthouseVmango
 import HummingbirdTesting
 import Libvirt
 import NIOCore
+import GuesthouseTestSupport
 import Testing
 
 extension ImageTransferQemuSuites {

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Libvirt
 import Testing
+import GuesthouseTestSupport
 
 /// vmango machines on real `qemu:///system` (domain type qemu, TCG): a tiny image built from Debian
 /// packages (`scripts/build-test-image`: the cloud kernel and a busybox initramfs) boots, reads

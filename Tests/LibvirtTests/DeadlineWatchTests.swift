@@ -36,12 +36,12 @@ extension DeadlineWatchTests {
     /// blocked worker goes on; a quick one returns its value.
     @Test func anOperationThatHangsAnswersAtItsDeadline() async throws {
         let executor = LibvirtExecutor(threads: 2)
-        #expect(try await runOnExecutor(executor, seconds: 5, what: "quick") { 42 } == 42)
+        #expect(try await runOnExecutor(executor, DeadlineWatch(), seconds: 5, what: "quick") { 42 } == 42)
         let release = DispatchSemaphore(value: 0)
         defer { release.signal() }
         let started = ContinuousClock.now
         await #expect(throws: GuesthouseError.self) {
-            try await runOnExecutor(executor, seconds: 0.3, what: "stuck call") { release.wait() }
+            try await runOnExecutor(executor, DeadlineWatch(), seconds: 0.3, what: "stuck call") { release.wait() }
         }
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3))

@@ -1,6 +1,7 @@
 import Foundation
 import GuesthouseCore
 @testable import GuesthouseLibvirt
+import GuesthouseTestSupport
 import Libvirt
 import Testing
 
@@ -62,8 +63,8 @@ import Testing
         let file = dir.appendingPathComponent("node.xml")
         try node.write(to: file, atomically: true, encoding: .utf8)
         let uri = "test://" + file.path
-        let pool = ConnectionPool(executor: .shared)
-        let hv = LibvirtHypervisor(pool: pool, executor: .shared, uri: uri, family: "test", domainType: "test",
+        let pool = ConnectionPool.forTests()
+        let hv = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: uri, family: "test", domainType: "test",
                                    hostName: "localhost")
         return (hv, try await pool.connection(uri: uri), dir)
     }
@@ -144,7 +145,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let domain = try conn.domain(name: "kept")
         nonisolated(unsafe) var calls = 0
-        try LibvirtHypervisor.redefine(conn, domain) { tree in
+        try LibvirtHypervisor.redefine(LibvirtLocks(), conn, domain) { tree in
             calls += 1
             if calls == 1 { try Self.changeBehindTheRewrite(domain, 1) }
             return tree.replacingChild("description", with: XMLTree(name: "description", text: "changed"))
@@ -162,7 +163,7 @@ import Testing
         nonisolated(unsafe) var calls = 0
         #expect(throws: GuesthouseError.conflict(
             "the definition of guest 'kept' kept changing while it was being rewritten; try again")) {
-            try LibvirtHypervisor.redefine(conn, domain) { tree in
+            try LibvirtHypervisor.redefine(LibvirtLocks(), conn, domain) { tree in
                 calls += 1
                 try Self.changeBehindTheRewrite(domain, calls)
                 return tree.replacingChild("description", with: XMLTree(name: "description", text: "changed"))

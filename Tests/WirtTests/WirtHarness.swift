@@ -3,10 +3,12 @@ import Glibc
 #endif
 import Foundation
 import GuesthouseConfig
+import GuesthouseLibvirt
 @testable import GuesthouseSpool
 import Libvirt
 import Logging
 import Testing
+import GuesthouseTestSupport
 
 /// Collects swift-log messages (with their metadata) so tests can assert a reason was logged.
 final class LogStore: @unchecked Sendable {
@@ -56,13 +58,15 @@ final class Harness: @unchecked Sendable {
         var domains = (users + outsiders).map { (name: "\($0)-box", running: false) }
         domains += extraDomains.map { (name: $0.0, running: $0.1) }
         let uri = try scratch.writeNode(domains: domains)
-        connection = try Connection(uri: uri)
+        let pool = ConnectionPool.forTests()
+        // The spool's connection: the test driver keeps one state per connection.
+        connection = try pool.connectionWaiting(uri: uri)
         var config = WirtConfig()
         config.group = scratch.group
         configure(&config)
         let store = logs
         let logger = Logger(label: "wirt.test", factory: { _ in CaptureHandler(store: store) })
-        spool = WirtSpool(config: config, guests: LibvirtWirtGuests(connection: connection), logger: logger)
+        spool = WirtSpool(config: config, guests: LibvirtWirtGuests(pool: pool, executor: pool.executor, uri: uri), logger: logger)
     }
 
     deinit { scratch.remove() }

@@ -6,6 +6,7 @@ import GuesthouseConfig
 @testable import GuesthouseSpool
 import Libvirt
 import Testing
+import GuesthouseTestSupport
 
 /// The running service: inotify makes it act at once (the rescan here is an hour away, so only
 /// notifications can explain a prompt answer). Waits are bounded polls on the files it writes.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GuesthouseSpool
 
 /// A throw-away wirt setup for tests and the benchmark (needs root): a fresh group, users in it
 /// (or not) with homes under a temporary directory, and a libvirt test-driver node file holding a

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Foundation
 import GuesthouseConfig
+import GuesthouseLibvirt
+import GuesthouseSpool
 import Logging
 
 /// The wirt latency figure: command file written (renamed into place) -> acted on (its log line
@@ -21,11 +23,12 @@ public enum WirtBenchmark {
         defer { scratch.remove() }
         let user = try scratch.addUser()
         let uri = try scratch.writeNode(domains: [(name: "\(user)-box", running: false)])
+        let pool = ConnectionPool.forTests()
         var config = WirtConfig()
         config.group = scratch.group
         var logger = Logger(label: "guesthouse.wirt.bench")
         logger.logLevel = .error
-        let service = WirtSpoolService(spool: WirtSpool(config: config, guests: LibvirtWirtGuests(uri: uri), logger: logger),
+        let service = WirtSpoolService(spool: WirtSpool(config: config, guests: LibvirtWirtGuests(pool: pool, executor: pool.executor, uri: uri), logger: logger),
                                        logger: logger)
         service.start()
         defer { service.stop() }

@@ -1,0 +1,14 @@
+import GuesthouseLibvirt
+import Libvirt
+import Logging
+
+extension ConnectionPool {
+    /// A pool with an executor, a deadline watch and locks of its own, as the build function makes
+    /// them for a server: for tests and benchmarks, each of which stands for one server (replica).
+    /// The executor is `pool.executor`.
+    public static func forTests(threads: Int = 4, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
+                                logger: Logger = Logger(label: "guesthouse.test")) -> ConnectionPool {
+        ConnectionPool(executor: LibvirtExecutor(threads: threads), deadlines: DeadlineWatch(), locks: LibvirtLocks(),
+                       connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds, logger: logger)
+    }
+}
