@@ -101,6 +101,11 @@ public struct VLANLinks: Sendable {
         let info = (link["linkinfo"] as? [String: Any]) ?? [:]
         let kind = info["info_kind"] as? String
         let data = (info["info_data"] as? [String: Any]) ?? [:]
+        // An Open vSwitch bridge is an `openvswitch` link (kernel datapath) or a tap (userspace one).
+        if kind == "openvswitch" || kind == "tun", (try? HostCommand.locate("ovs-vsctl")) != nil,
+           (try? command.run("ovs-vsctl", ["--timeout=5", "br-exists", name])) != nil {
+            return .openvswitch
+        }
         if kind == "bridge" {
             guard (data["vlan_filtering"] as? Int ?? 0) == 0 else {
                 throw VLANLinkError.unsupportedParent("\(name) is a VLAN-filtering Linux bridge (vlan_filtering 1): "
@@ -109,10 +114,7 @@ public struct VLANLinks: Sendable {
             return .linuxBridge
         }
         if kind == "openvswitch" {
-            guard (try? command.run("ovs-vsctl", ["br-exists", name])) != nil else {
-                throw VLANLinkError.unsupportedParent("\(name) is an Open vSwitch port but not a bridge ovs-vsctl knows")
-            }
-            return .openvswitch
+            throw VLANLinkError.unsupportedParent("\(name) is an Open vSwitch port but not a bridge ovs-vsctl knows")
         }
         guard link["link_type"] as? String == "ether" else {
             throw VLANLinkError.unsupportedParent("\(name) is not an Ethernet interface (\(link["link_type"] ?? "?"))")

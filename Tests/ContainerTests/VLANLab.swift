@@ -1,0 +1,144 @@
+import Foundation
+import GuesthouseConfig
+import GuesthouseLibvirt
+import GuesthouseServer
+import Hummingbird
+import HummingbirdTesting
+import Libvirt
+
+/// A trunk between this host and a far "server": a Linux bridge `ghtb<sfx>` on the host (the VLAN
+/// networks' parent, made by the test) with one end of a veth pair as its port; the other end sits
+/// in the namespace `ght-vl<sfx>` on that server's own bridge `br0`, with VLAN devices `br0.2` and
+/// `br0.3` (198.18.202.2/24 and 198.18.203.2/24) as the peers. Only test-made names are used;
+/// `close()` removes the containers, networks, links and the namespace, also after a failure.
+final class VLANLab: @unchecked Sendable {
+    let suffix = String(UUID().uuidString.lowercased().prefix(4))
+    var namespace: String { "ght-vl\(suffix)" }
+    var parent: String { "ghtb\(suffix)" }
+    var trunkHost: String { "ghtk\(suffix)a" }
+    var trunkFar: String { "ghtk\(suffix)b" }
+    func network(_ vlan: Int) -> String { "ghtvl\(vlan)-\(suffix)" }
+    func container(_ letter: String) -> String { "ghtvl\(suffix)-\(letter)" }
+    let config: Config
+
+    /// A lab with names and a server but no links.
+    init(namesOnly: Void) {
+        config = Self.config()
+        Libvirt.initialize()
+    }
+
+    static func config() -> Config {
+        var config = Config()
+        config.users["admin"] = UserConfig(name: "admin", passwordHash: ContainerHarness.passwordHash)
+        return config
+    }
+
+    init(overOpenvswitch: Bool = false) throws {
+        config = Self.config()
+        Libvirt.initialize()
+        for name in [parent, trunkHost] where hostHasLink(name) { throw LabError("\(name) exists; not touching it") }
+        try host.run("ip", ["netns", "add", namespace])
+        if overOpenvswitch {
+            try host.run("ovs-vsctl", ["--timeout=10", "add-br", parent, "--", "set", "bridge", parent, "datapath_type=netdev"])
+        } else {
+            try host.run("ip", ["link", "add", parent, "type", "bridge", "stp_state", "0"])
+        }
+        try host.run("ip", ["link", "add", trunkHost, "type", "veth", "peer", "name", trunkFar, "netns", namespace])
+        if overOpenvswitch {
+            try host.run("ovs-vsctl", ["--timeout=10", "add-port", parent, trunkHost])
+        } else {
+            try host.run("ip", ["link", "set", trunkHost, "master", parent])
+        }
+        try host.run("ip", ["link", "set", trunkHost, "up"])
+        try host.run("ip", ["link", "set", parent, "up"])
+        let far = ["-n", namespace]
+        try host.run("ip", far + ["link", "add", "br0", "type", "bridge", "stp_state", "0"])
+        try host.run("ip", far + ["link", "set", trunkFar, "master", "br0", "up"])
+        try host.run("ip", far + ["link", "set", "br0", "up"])
+        for vlan in [2, 3] {
+            try host.run("ip", far + ["link", "add", "link", "br0", "name", "br0.\(vlan)", "type", "vlan", "id", String(vlan)])
+            try host.run("ip", far + ["addr", "add", "198.18.20\(vlan).2/24", "dev", "br0.\(vlan)"])
+            try host.run("ip", far + ["link", "set", "br0.\(vlan)", "up"])
+        }
+    }
+
+    /// Runs `body` with an HTTP client against the router (real libvirt).
+    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let directory = LibvirtDirectory(config: config, pool: ConnectionPool(executor: .shared), executor: .shared)
+        let (router, _) = buildRouter(config: config, directory: directory, authenticator: Authenticator(users: config.users))
+        try await Application(router: router).test(.router, body)
+    }
+
+    /// Defines (and starts, when asked) a libvirt-LXC container sharing the host's root that only
+    /// sleeps: its network namespace is what the test uses.
+    func defineContainer(_ letter: String, start: Bool) throws {
+        let xml = "<domain type='lxc'><name>\(container(letter))</name><memory unit='MiB'>32</memory><os><type>exe</type>"
+            + "<init>/bin/sleep</init><initarg>3600</initarg></os><devices><console type='pty'/></devices></domain>"
+        let file = "/tmp/\(container(letter)).xml"
+        try xml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try host.run("virsh", ["-q", "-c", "lxc:///system", "define", file])
+        if start { try host.run("virsh", ["-q", "-c", "lxc:///system", "start", container(letter)]) }
+    }
+
+    func startContainer(_ letter: String) throws {
+        try host.run("virsh", ["-q", "-c", "lxc:///system", "start", container(letter)])
+    }
+
+    /// The pid of a running container's init.
+    func initPID(_ letter: String) throws -> Int32 {
+        let controller = try host.run("virsh", ["-q", "-c", "lxc:///system", "domid", container(letter)])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let children = try String(contentsOfFile: "/proc/\(controller)/task/\(controller)/children", encoding: .utf8)
+        guard let pid = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
+            throw LabError("\(container(letter)) has no init process")
+        }
+        return pid
+    }
+
+    /// Gives the container's one Ethernet interface these addresses and brings it up.
+    func address(_ letter: String, _ addresses: [String]) throws {
+        let pid = String(try initPID(letter))
+        let links = try host.run("nsenter", ["-t", pid, "-n", "ip", "-j", "link", "show"])
+        let names = ((try JSONSerialization.jsonObject(with: Data(links.utf8)) as? [[String: Any]]) ?? [])
+            .compactMap { $0["ifname"] as? String }.filter { $0 != "lo" }
+        guard names.count == 1, let name = names.first else { throw LabError("\(container(letter)) has links \(names)") }
+        for address in addresses {
+            try host.run("nsenter", ["-t", pid, "-n", "ip", "addr", "add", address, "dev", name])
+        }
+        try host.run("nsenter", ["-t", pid, "-n", "ip", "link", "set", name, "up"])
+    }
+
+    /// `ip -d -j link show` of a host link, or nil.
+    func link(_ name: String, namespace: String? = nil) -> [String: Any]? {
+        let ns = namespace.map { ["-n", $0] } ?? []
+        guard let output = try? host.run("ip", ns + ["-d", "-j", "link", "show", "dev", name]) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])?.first
+    }
+
+    func rxPackets(_ name: String, namespace: String) -> Int {
+        let output = (try? host.run("ip", ["-n", namespace, "-s", "-j", "link", "show", "dev", name])) ?? ""
+        let first = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])?.first
+        return ((first?["stats64"] as? [String: Any])?["rx"] as? [String: Any])?["packets"] as? Int ?? 0
+    }
+
+    func close() {
+        for letter in ["a", "b"] {
+            succeeds("virsh", ["-q", "-c", "lxc:///system", "destroy", container(letter)])
+            succeeds("virsh", ["-q", "-c", "lxc:///system", "undefine", container(letter)])
+        }
+        for vlan in [2, 3] {
+            succeeds("virsh", ["-q", "net-destroy", network(vlan)])
+            succeeds("virsh", ["-q", "net-undefine", network(vlan)])
+            for name in ["ghv\(vlan)-\(parent)", "\(parent).\(vlan)"] where hostHasLink(name) {
+                succeeds("ip", ["link", "del", "dev", name])
+            }
+        }
+        if hostHasLink(trunkHost) { succeeds("ip", ["link", "del", "dev", trunkHost]) }
+        if (try? host.run("ovs-vsctl", ["--timeout=5", "br-exists", parent])) != nil {
+            succeeds("ovs-vsctl", ["--timeout=10", "del-br", parent])
+        }
+        if hostHasLink(parent) { succeeds("ip", ["link", "del", "dev", parent]) }
+        succeeds("ip", ["netns", "del", namespace])
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+
+/// VLAN networks made through the Simplestack API on `lxc:///system`, proven across a trunk to a
+/// far server (a namespace, see `VLANLab`) with libvirt-LXC containers as the guests.
+@Suite(.serialized) struct VLANNetworkTests {
+    let base = "/lxc/localhost"
+
+    @Test func vlanNetworksOnALinuxBridgeCarryTaggedTrafficAcrossTheTrunk() async throws {
+        let lab = try VLANLab()
+        defer { lab.close() }
+        try await lab.run { c in
+            try await proveTrunk(c, lab, expectKind: "linux-bridge", hostLinks: true)
+        }
+    }
+
+    @Test func vlanNetworksOnAnOpenvswitchBridgeCarryTaggedTraffic() async throws {
+        guard (try? host.run("ovs-vsctl", ["--timeout=5", "show"])) != nil else {
+            Issue.record("Open vSwitch is not running here (start it: /usr/share/openvswitch/scripts/ovs-ctl start)")
+            return
+        }
+        let lab = try VLANLab(overOpenvswitch: true)
+        defer { lab.close() }
+        try await lab.run { c in
+            try await proveTrunk(c, lab, expectKind: "openvswitch", hostLinks: false)
+        }
+    }
+
+    /// VLAN 2 and 3 networks on the lab's parent; container a on VLAN 2 (its NIC added while it is
+    /// stopped) reaches the far VLAN 2 peer, container b on VLAN 3 (NIC added while running) reaches
+    /// the far VLAN 3 peer but not the VLAN 2 one, though it has an address in VLAN 2's subnet.
+    func proveTrunk(_ c: any TestClientProtocol, _ lab: VLANLab, expectKind: String, hostLinks: Bool) async throws {
+        let p = lab.parent
+        for (vlan, field) in [(2, "interface"), (3, "from_network")] {
+            let made = try await c.send(.post, base + "/networks",
+                                        json: #"{"name": "\#(lab.network(vlan))", "\#(field)": "\#(p)", "vlan": \#(vlan)}"#)
+            #expect(made.status == .created, "\(made.text)")
+            #expect(made.body["vlan"] as? Int == vlan)
+            #expect(made.body["parent"] as? String == p)
+            #expect(made.body["parent_kind"] as? String == expectKind)
+            #expect(made.body["active"] as? Bool == true)
+            let info = try host.run("virsh", ["-q", "net-info", lab.network(vlan)])
+            #expect(info.contains(#/Active:\s+yes/#) && info.contains(#/Autostart:\s+yes/#), "\(info)")
+            let shown = try await c.send(.get, base + "/networks/\(lab.network(vlan))")
+            #expect(shown.body["vlan"] as? Int == vlan && shown.body["parent"] as? String == p)
+            if hostLinks {
+                #expect(made.body["bridge"] as? String == "ghv\(vlan)-\(p)")
+                let device = try #require(lab.link("\(p).\(vlan)"))
+                let kindInfo = device["linkinfo"] as? [String: Any]
+                #expect(kindInfo?["info_kind"] as? String == "vlan")
+                #expect((kindInfo?["info_data"] as? [String: Any])?["id"] as? Int == vlan)
+                #expect(device["link"] as? String == p)
+                #expect(device["master"] as? String == "ghv\(vlan)-\(p)")
+                #expect(device["ifalias"] as? String == "guesthouse:vlan:\(lab.network(vlan))")
+            } else {
+                #expect(made.body["bridge"] as? String == p)
+                let xml = try host.run("virsh", ["net-dumpxml", lab.network(vlan)])
+                #expect(xml.contains("<tag id='\(vlan)'/>") && xml.contains("openvswitch"), "\(xml)")
+            }
+        }
+        try lab.defineContainer("a", start: false)
+        let nicA = try await c.send(.post, base + "/guests/\(lab.container("a"))/network_interfaces",
+                                    json: #"{"network": "\#(lab.network(2))"}"#)
+        #expect(nicA.status == .created, "\(nicA.text)")
+        try lab.startContainer("a")
+        try lab.defineContainer("b", start: true)
+        let nicB = try await c.send(.post, base + "/guests/\(lab.container("b"))/network_interfaces",
+                                    json: #"{"network": "\#(lab.network(3))"}"#)
+        #expect(nicB.status == .created, "\(nicB.text)")
+        try lab.address("a", ["198.18.202.1/24"])
+        try lab.address("b", ["198.18.203.1/24", "198.18.202.3/24"])
+
+        let pidA = try lab.initPID("a"), pidB = try lab.initPID("b")
+        let before = lab.rxPackets("br0.2", namespace: lab.namespace)
+        #expect(eventually(within: 15) { ping(fromPID: pidA, "198.18.202.2") }, "VLAN 2 does not reach across the trunk")
+        #expect(lab.rxPackets("br0.2", namespace: lab.namespace) > before, "nothing arrived tagged 2 on the far side")
+        #expect(eventually(within: 15) { ping(fromPID: pidB, "198.18.203.2") }, "VLAN 3 does not reach across the trunk")
+        #expect(!ping(fromPID: pidB, "198.18.202.2", count: 2), "VLAN 3 reached VLAN 2's peer")
+        #expect(!ping(fromPID: pidB, "198.18.202.1", count: 2), "VLAN 3 reached VLAN 2's container")
+
+        // In use: 409 and nothing removed.
+        let busy = try await c.send(.delete, base + "/networks/\(lab.network(2))")
+        #expect(busy.status == .conflict, "\(busy.text)")
+        #expect(try await c.send(.get, base + "/networks/\(lab.network(2))").status == .ok)
+        if hostLinks { #expect(lab.link("\(p).2") != nil && lab.link("ghv2-\(p)") != nil) }
+
+        for letter in ["a", "b"] {
+            try host.run("virsh", ["-q", "-c", "lxc:///system", "destroy", lab.container(letter)])
+            try host.run("virsh", ["-q", "-c", "lxc:///system", "undefine", lab.container(letter)])
+        }
+        for vlan in [2, 3] {
+            let gone = try await c.send(.delete, base + "/networks/\(lab.network(vlan))")
+            #expect(gone.status == .noContent, "\(gone.text)")
+            #expect(try await c.send(.get, base + "/networks/\(lab.network(vlan))").status == .notFound)
+            #expect(lab.link("\(p).\(vlan)") == nil && lab.link("ghv\(vlan)-\(p)") == nil)
+        }
+        // Only what Guesthouse made is gone: the parent and the trunk stay.
+        #expect(lab.link(p) != nil && lab.link(lab.trunkHost) != nil)
+    }
+
+    @Test func aParentThatDoesNotExistIsRefusedWithNothingLeftBehind() async throws {
+        let lab = VLANLab(namesOnly: ())
+        try await lab.run { c in
+            let missing = "ghtno\(lab.suffix)"
+            for field in ["interface", "from_network"] {
+                let r = try await c.send(.post, base + "/networks",
+                                         json: #"{"name": "\#(lab.network(5))", "\#(field)": "\#(missing)", "vlan": 5}"#)
+                #expect(r.status == .notFound, "\(r.text)")
+                #expect((r.body["message"] as? String)?.contains(missing) == true)
+            }
+            #expect(try await c.send(.get, base + "/networks/\(lab.network(5))").status == .notFound)
+            #expect(!hostHasLink("\(missing).5") && !hostHasLink("ghv5-\(missing)"))
+            let lo = try await c.send(.post, base + "/networks", json: #"{"name": "\#(lab.network(5))", "interface": "lo", "vlan": 5}"#)
+            #expect(lo.status == .badRequest, "\(lo.text)")
+            #expect(!hostHasLink("lo.5"))
+            let both = try await c.send(.post, base + "/networks",
+                                        json: #"{"name": "x", "interface": "lo", "from_network": "default", "vlan": 5}"#)
+            #expect(both.status == .badRequest)
+        }
+    }
+}
