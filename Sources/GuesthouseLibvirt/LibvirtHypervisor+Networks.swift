@@ -194,6 +194,7 @@ extension LibvirtHypervisor: HostNetworks {
             case .missingParent: throw GuesthouseError.notFound(error.description)
             case .unsupportedParent: throw GuesthouseError.invalid(error.description)
             case .foreignInterface: throw GuesthouseError.conflict(error.description)
+            case .noKernelVLANs: throw GuesthouseError.notImplemented(error.description)
             }
         } catch let error as HostCommandError {
             throw GuesthouseError.hypervisor("host links: \(error)")

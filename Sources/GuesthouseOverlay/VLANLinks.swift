@@ -59,6 +59,8 @@ public enum VLANLinkError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedParent(String)
     /// A link of the plan exists and is not Guesthouse's for this network: it is never touched.
     case foreignInterface(String, alias: String?)
+    /// The kernel cannot make 802.1Q VLAN devices (no `8021q`).
+    case noKernelVLANs
 
     public var description: String {
         switch self {
@@ -67,6 +69,9 @@ public enum VLANLinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case .foreignInterface(let name, let alias):
             "\(name) exists and was not made by guesthouse for this network"
                 + (alias.map { $0.isEmpty ? "" : " (its alias is '\($0)')" } ?? "") + ": it is left alone"
+        case .noKernelVLANs:
+            "this host's kernel cannot make 802.1Q VLAN devices (no 8021q support): a VLAN on a Linux bridge, NIC "
+                + "or bond needs it; use an Open vSwitch bridge as the parent instead"
         }
     }
 }
@@ -142,8 +147,12 @@ public struct VLANLinks: Sendable {
             }
         }
         if try command.ipLink(plan.device, namespace: namespace) == nil {
-            try command.run("ip", ns + ["link", "add", "link", plan.uplink, "name", plan.device, "type", "vlan",
-                                        "id", String(plan.vlan)])
+            do {
+                try command.run("ip", ns + ["link", "add", "link", plan.uplink, "name", plan.device, "type", "vlan",
+                                            "id", String(plan.vlan)])
+            } catch let error as HostCommandError where error.output.contains("Unknown device type") {
+                throw VLANLinkError.noKernelVLANs
+            }
             try command.run("ip", ns + ["link", "set", "dev", plan.device, "alias", plan.alias])
         }
         if let bridge = try command.ipLink(plan.bridge, namespace: namespace, details: true) {

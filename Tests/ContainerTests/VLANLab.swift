@@ -6,24 +6,33 @@ import Hummingbird
 import HummingbirdTesting
 import Libvirt
 
-/// A trunk between this host and a far "server": a Linux bridge `ghtb<sfx>` on the host (the VLAN
-/// networks' parent, made by the test) with one end of a veth pair as its port; the other end sits
-/// in the namespace `ght-vl<sfx>` on that server's own bridge `br0`, with VLAN devices `br0.2` and
-/// `br0.3` (198.18.202.2/24 and 198.18.203.2/24) as the peers. Only test-made names are used;
+/// A trunk between this host and a far "server", made only of test-made links (`ght...<sfx>`):
+/// - over a Linux bridge: the parent `ghtb<sfx>` is a Linux bridge on the host with one end of a veth
+///   pair as its port; the other end sits in the namespace `ght-vl<sfx>` (the far server) on its own
+///   bridge `br0`, with VLAN devices `br0.2` and `br0.3` (198.18.202.2/24, 198.18.203.2/24) as peers.
+/// - over Open vSwitch (userspace datapath: this kernel has no OVS module): the parent `ghtb<sfx>`
+///   is an OVS bridge with the trunk's end as port; the far server's OVS bridge `ghtf<sfx>` has the
+///   other end and access ports tagged 2 and 3 whose veth peers sit in `ght-vl<sfx>` with the peers'
+///   addresses.
 /// `close()` removes the containers, networks, links and the namespace, also after a failure.
 final class VLANLab: @unchecked Sendable {
     let suffix = String(UUID().uuidString.lowercased().prefix(4))
     var namespace: String { "ght-vl\(suffix)" }
     var parent: String { "ghtb\(suffix)" }
+    var farBridge: String { "ghtf\(suffix)" }
     var trunkHost: String { "ghtk\(suffix)a" }
     var trunkFar: String { "ghtk\(suffix)b" }
     func network(_ vlan: Int) -> String { "ghtvl\(vlan)-\(suffix)" }
     func container(_ letter: String) -> String { "ghtvl\(suffix)-\(letter)" }
+    /// The far peer's interface for a VLAN, in `namespace`.
+    func farPeer(_ vlan: Int) -> String { overOpenvswitch ? "ghtp\(suffix)\(vlan)b" : "br0.\(vlan)" }
     let config: Config
+    let overOpenvswitch: Bool
 
     /// A lab with names and a server but no links.
     init(namesOnly: Void) {
         config = Self.config()
+        overOpenvswitch = false
         Libvirt.initialize()
     }
 
@@ -33,34 +42,70 @@ final class VLANLab: @unchecked Sendable {
         return config
     }
 
-    init(overOpenvswitch: Bool = false) throws {
+    /// Whether this kernel makes 802.1Q VLAN devices (tried in a scratch namespace).
+    static func kernelHasVLANs() -> Bool {
+        let ns = "ght-vlprobe\(UUID().uuidString.prefix(4))"
+        guard succeeds("ip", ["netns", "add", ns]) else { return false }
+        defer { succeeds("ip", ["netns", "del", ns]) }
+        return succeeds("ip", ["-n", ns, "link", "add", "link", "lo", "name", "v2", "type", "vlan", "id", "2"])
+    }
+
+    init(overOpenvswitch: Bool = false, farVLANs: Bool = true) throws {
         config = Self.config()
+        self.overOpenvswitch = overOpenvswitch
         Libvirt.initialize()
-        for name in [parent, trunkHost] where hostHasLink(name) { throw LabError("\(name) exists; not touching it") }
+        for name in [parent, trunkHost, trunkFar, farBridge] where hostHasLink(name) {
+            throw LabError("\(name) exists; not touching it")
+        }
+        do {
+            try build(farVLANs: farVLANs)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func build(farVLANs: Bool) throws {
         try host.run("ip", ["netns", "add", namespace])
+        let far = ["-n", namespace]
         if overOpenvswitch {
-            try host.run("ovs-vsctl", ["--timeout=10", "add-br", parent, "--", "set", "bridge", parent, "datapath_type=netdev"])
-        } else {
-            try host.run("ip", ["link", "add", parent, "type", "bridge", "stp_state", "0"])
+            for bridge in [parent, farBridge] {
+                try ovs(["add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev"])
+                try host.run("ip", ["link", "set", bridge, "up"])
+            }
+            try host.run("ip", ["link", "add", trunkHost, "type", "veth", "peer", "name", trunkFar])
+            try ovs(["add-port", parent, trunkHost])
+            try ovs(["add-port", farBridge, trunkFar])
+            try host.run("ip", ["link", "set", trunkHost, "up"])
+            try host.run("ip", ["link", "set", trunkFar, "up"])
+            for vlan in [2, 3] {
+                let outside = "ghtp\(suffix)\(vlan)a"
+                try host.run("ip", ["link", "add", outside, "type", "veth", "peer", "name", farPeer(vlan), "netns", namespace])
+                try ovs(["add-port", farBridge, outside, "tag=\(vlan)"])
+                try host.run("ip", ["link", "set", outside, "up"])
+                try host.run("ip", far + ["addr", "add", "198.18.20\(vlan).2/24", "dev", farPeer(vlan)])
+                try host.run("ip", far + ["link", "set", farPeer(vlan), "up"])
+            }
+            return
         }
+        try host.run("ip", ["link", "add", parent, "type", "bridge", "stp_state", "0"])
         try host.run("ip", ["link", "add", trunkHost, "type", "veth", "peer", "name", trunkFar, "netns", namespace])
-        if overOpenvswitch {
-            try host.run("ovs-vsctl", ["--timeout=10", "add-port", parent, trunkHost])
-        } else {
-            try host.run("ip", ["link", "set", trunkHost, "master", parent])
-        }
+        try host.run("ip", ["link", "set", trunkHost, "master", parent])
         try host.run("ip", ["link", "set", trunkHost, "up"])
         try host.run("ip", ["link", "set", parent, "up"])
-        let far = ["-n", namespace]
         try host.run("ip", far + ["link", "add", "br0", "type", "bridge", "stp_state", "0"])
         try host.run("ip", far + ["link", "set", trunkFar, "master", "br0", "up"])
         try host.run("ip", far + ["link", "set", "br0", "up"])
+        guard farVLANs else { return }
         for vlan in [2, 3] {
             try host.run("ip", far + ["link", "add", "link", "br0", "name", "br0.\(vlan)", "type", "vlan", "id", String(vlan)])
             try host.run("ip", far + ["addr", "add", "198.18.20\(vlan).2/24", "dev", "br0.\(vlan)"])
             try host.run("ip", far + ["link", "set", "br0.\(vlan)", "up"])
         }
     }
+
+    @discardableResult
+    func ovs(_ arguments: [String]) throws -> String { try host.run("ovs-vsctl", ["--timeout=10"] + arguments) }
 
     /// Runs `body` with an HTTP client against the router (real libvirt).
     func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -73,7 +118,7 @@ final class VLANLab: @unchecked Sendable {
     /// sleeps: its network namespace is what the test uses.
     func defineContainer(_ letter: String, start: Bool) throws {
         let xml = "<domain type='lxc'><name>\(container(letter))</name><memory unit='MiB'>32</memory><os><type>exe</type>"
-            + "<init>/bin/sleep</init><initarg>3600</initarg></os><devices><console type='pty'/></devices></domain>"
+            + "<init>/bin/sleep</init><initarg>3600</initarg></os><features><privnet/></features><devices><console type='pty'/></devices></domain>"
         let file = "/tmp/\(container(letter)).xml"
         try xml.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -134,11 +179,12 @@ final class VLANLab: @unchecked Sendable {
                 succeeds("ip", ["link", "del", "dev", name])
             }
         }
-        if hostHasLink(trunkHost) { succeeds("ip", ["link", "del", "dev", trunkHost]) }
-        if (try? host.run("ovs-vsctl", ["--timeout=5", "br-exists", parent])) != nil {
-            succeeds("ovs-vsctl", ["--timeout=10", "del-br", parent])
+        for bridge in [parent, farBridge] where (try? ovs(["br-exists", bridge])) != nil {
+            succeeds("ovs-vsctl", ["--timeout=10", "del-br", bridge])
         }
-        if hostHasLink(parent) { succeeds("ip", ["link", "del", "dev", parent]) }
+        for name in [trunkHost, trunkFar, "ghtp\(suffix)2a", "ghtp\(suffix)3a", parent] where hostHasLink(name) {
+            succeeds("ip", ["link", "del", "dev", name])
+        }
         succeeds("ip", ["netns", "del", namespace])
     }
 }
