@@ -88,7 +88,7 @@ extension LibvirtHypervisor: HostNetworks {
     }
 
     /// Makes again the host links of every VLAN network Guesthouse made here (after a reboot they
-    /// are gone) and starts those networks when they are not running. Used by `serve` at start.
+    /// are gone) and starts every Guesthouse VLAN network that is not running. Used by `serve` at start.
     /// - Returns: the networks re-applied, and one message per network that failed.
     public func reapplyVLANLinks() async throws -> (applied: [String], failures: [String]) {
         guard hostLinksAreLocal else { return ([], []) }
@@ -96,9 +96,9 @@ extension LibvirtHypervisor: HostNetworks {
         return try await withConnection("VLAN links re-apply") { conn in
             var applied: [String] = [], failures: [String] = []
             for network in try conn.allNetworks() {
-                guard let plan = try? Self.vlanPlan(XMLTree.parse(network.xml(inactive: true))) else { continue }
+                guard let tree = try? XMLTree.parse(network.xml(inactive: true)), Self.vlanRecord(tree) != nil else { continue }
                 do {
-                    try links.up(plan)
+                    if let plan = try Self.vlanPlan(tree) { try links.up(plan) }
                     if try !network.isActive() { try network.start() }
                     applied.append(network.name)
                 } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import GuesthouseLibvirt
 import HummingbirdTesting
 import Testing
 
@@ -78,6 +79,14 @@ import Testing
                 #expect(xml.contains("<tag id='\(vlan)'/>") && xml.contains("openvswitch"), "\(xml)")
             }
         }
+        // What `serve` does at start: a stopped VLAN network is started again (and its links remade).
+        try host.run("virsh", ["-q", "net-destroy", lab.network(3)])
+        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: .shared), executor: .shared, uri: "lxc:///system",
+                                           family: "lxc", domainType: "lxc", hostName: "localhost")
+        let (applied, _) = try await hypervisor.reapplyVLANLinks()
+        #expect(applied.contains(lab.network(3)))
+        #expect(try host.run("virsh", ["-q", "net-info", lab.network(3)]).contains(#/Active:\s+yes/#))
+
         try lab.defineContainer("a", start: false)
         let nicA = try await c.send(.post, base + "/guests/\(lab.container("a"))/network_interfaces",
                                     json: #"{"network": "\#(lab.network(2))"}"#)
