@@ -26,48 +26,60 @@ extension LibvirtHypervisor: HostNetworks {
     public func createVLANNetwork(_ spec: VLANNetworkSpec) async throws -> HostNetwork {
         try Validation.name(spec.name)
         try Validation.range(spec.vlan, 1...4094, field: "vlan")
-        let named: (value: String, field: String)
+        let parent: (name: String, field: String)
         switch (spec.fromNetwork, spec.interface) {
-        case (let network?, nil): named = (network, "from_network")
-        case (nil, let interface?): named = (interface, "interface")
+        case (let network?, nil): parent = (network, "from_network")
+        case (nil, let interface?): parent = (interface, "interface")
         default: throw GuesthouseError.invalid("give the parent as exactly one of \"from_network\" or \"interface\"")
         }
-        try Validation.name(named.value, field: named.field)
+        try Validation.name(parent.name, field: parent.field)
         guard hostLinksAreLocal else {
             throw GuesthouseError.notImplemented("VLAN networks are made on this server's own host; \(uri) is not local")
         }
         let links = VLANLinks()
         return try await withConnection("VLAN network create") { conn in
-            if (try? conn.network(name: spec.name)) != nil {
-                throw GuesthouseError.conflict("a network named '\(spec.name)' already exists")
-            }
-            let parent = try Self.parentDevice(conn, named: named.value, field: named.field)
-            let kind = try Self.mapLinkErrors { try links.classify(parent) }
-            var plan: VLANLinkPlan?
-            if kind != .openvswitch {
-                let p = try Self.mapLinkErrors { try VLANLinkPlan(network: spec.name, uplink: parent, vlan: spec.vlan) }
-                if let owner = try Self.networkOnBridge(conn, p.bridge) {
-                    throw GuesthouseError.conflict("network '\(owner)' already carries VLAN \(spec.vlan) on \(parent)")
+            // One create or delete of a name at a time: a losing create's clean-up never removes
+            // the links of the one that won (both would carry the same alias).
+            try KeyedLock.networks.withLock(Self.vlanLockKey(spec.name)) {
+                if (try? conn.network(name: spec.name)) != nil {
+                    throw GuesthouseError.conflict("a network named '\(spec.name)' already exists")
                 }
-                plan = p
+                let device = try Self.parentDevice(conn, named: parent.name, field: parent.field)
+                return try Self.makeVLAN(conn, spec, parent: device, links: links)
             }
-            let xml = Self.vlanNetworkXML(spec, parent: parent, kind: kind, plan: plan)
+        }
+    }
+
+    static func vlanLockKey(_ name: String) -> String { "vlan-network:\(name)" }
+
+    /// Makes the links (unless the parent is an OVS bridge), defines, starts and autostarts the
+    /// network; on any failure removes what it made.
+    static func makeVLAN(_ conn: Connection, _ spec: VLANNetworkSpec, parent: String, links: VLANLinks) throws -> HostNetwork {
+        let kind = try mapLinkErrors { try links.classify(parent) }
+        var plan: VLANLinkPlan?
+        if kind != .openvswitch {
+            let p = try mapLinkErrors { try VLANLinkPlan(network: spec.name, uplink: parent, vlan: spec.vlan) }
+            if let owner = try networkOnBridge(conn, p.bridge) {
+                throw GuesthouseError.conflict("network '\(owner)' already carries VLAN \(spec.vlan) on \(parent)")
+            }
+            plan = p
+        }
+        let xml = vlanNetworkXML(spec, parent: parent, kind: kind, plan: plan)
+        do {
+            if let plan { try mapLinkErrors { try links.up(plan) } }
+            let network = try conn.defineNetwork(xml: xml)
             do {
-                if let plan { try Self.mapLinkErrors { try links.up(plan) } }
-                let network = try conn.defineNetwork(xml: xml)
-                do {
-                    try network.start()
-                    try network.setAutostart(true)
-                } catch {
-                    try? network.destroy()
-                    try? network.undefine()
-                    throw error
-                }
-                return try Self.networkValue(network)
+                try network.start()
+                try network.setAutostart(true)
             } catch {
-                if let plan { _ = try? links.down(plan) }
+                try? network.destroy()
+                try? network.undefine()
                 throw error
             }
+            return try networkValue(network)
+        } catch {
+            if let plan { _ = try? links.down(plan) }
+            throw error
         }
     }
 
@@ -75,15 +87,21 @@ extension LibvirtHypervisor: HostNetworks {
         try Validation.name(name)
         let links = VLANLinks()
         try await withConnection("network delete") { conn in
-            let network = try Self.lookupNetwork(conn, name: name)
-            if let users = Self.usersOf(conn, network: network), !users.isEmpty {
-                throw GuesthouseError.conflict("network '\(name)' is used by \(users.joined(separator: ", ")): "
-                                               + "remove their interfaces first")
+            try KeyedLock.networks.withLock(Self.vlanLockKey(name)) {
+                let network = try Self.lookupNetwork(conn, name: name)
+                let tree = try XMLTree.parse(network.xml(inactive: true))
+                guard Self.vlanRecord(tree) != nil else {
+                    throw GuesthouseError.conflict("network '\(name)' was not made by guesthouse: it is left alone")
+                }
+                let users = Self.usersOf(conn, network: network)
+                guard users.isEmpty else {
+                    throw GuesthouseError.conflict("network '\(name)' is used by \(users.joined(separator: ", ")): "
+                                                   + "remove their interfaces first")
+                }
+                if try network.isActive() { try network.destroy() }
+                try network.undefine()
+                if let plan = try Self.vlanPlan(tree) { try Self.mapLinkErrors { _ = try links.down(plan) } }
             }
-            let plan = try Self.vlanPlan(XMLTree.parse(network.xml(inactive: true)))
-            if try network.isActive() { try network.destroy() }
-            try network.undefine()
-            if let plan { try Self.mapLinkErrors { _ = try links.down(plan) } }
         }
     }
 
@@ -168,7 +186,7 @@ extension LibvirtHypervisor: HostNetworks {
 
     /// Who uses a network: its live connections (guests of any driver) and this connection's
     /// guests, running or not, with an interface on it.
-    static func usersOf(_ conn: Connection, network: Network) -> [String]? {
+    static func usersOf(_ conn: Connection, network: Network) -> [String] {
         var users: [String] = []
         if let live = try? XMLTree.parse(network.xml()), let count = live["connections"].flatMap({ Int($0) }), count > 0 {
             users.append("\(count) running interface\(count == 1 ? "" : "s")")

@@ -149,6 +149,19 @@ import Testing
             let lo = try await c.send(.post, base + "/networks", json: #"{"name": "\#(lab.network(5))", "interface": "lo", "vlan": 5}"#)
             #expect(lo.status == .badRequest, "\(lo.text)")
             #expect(!hostHasLink("lo.5"))
+            // A network Guesthouse did not make is never deleted.
+            let foreign = lab.network(9)
+            let file = "/tmp/\(foreign).xml"
+            try "<network><name>\(foreign)</name><forward mode='bridge'/><bridge name='ghtnb\(lab.suffix)'/></network>"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            defer {
+                try? FileManager.default.removeItem(atPath: file)
+                succeeds("virsh", ["-q", "net-undefine", foreign])
+            }
+            try host.run("virsh", ["-q", "net-define", file])
+            let refused = try await c.send(.delete, base + "/networks/\(foreign)")
+            #expect(refused.status == .conflict, "\(refused.text)")
+            #expect(succeeds("virsh", ["-q", "net-info", foreign]))
             let both = try await c.send(.post, base + "/networks",
                                         json: #"{"name": "x", "interface": "lo", "from_network": "default", "vlan": 5}"#)
             #expect(both.status == .badRequest)

@@ -34,7 +34,7 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/networks/\(Self.pathEscape(network.name))")
         }
         api.add(Operation(.delete, p + "/{network_id}", id: "networkDelete",
-                          summary: "Remove a network and the host links Guesthouse made for it (409 while guests use it)",
+                          summary: "Remove a VLAN network Guesthouse made and its host links (409 while guests use it, or for a network Guesthouse did not make)",
                           tag: "simplestack", success: (204, nil), errors: [409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
             try await hv.deleteNetwork(name: try parameter("network_id", context))
