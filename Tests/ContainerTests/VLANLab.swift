@@ -104,6 +104,15 @@ final class VLANLab: @unchecked Sendable {
         }
     }
 
+    /// Runs `ovs-ctl start|stop`, which leaves daemons behind. Not through `HostCommand` or
+    /// `Process`: the daemons inherit the descriptors those wait on and the test would hang until
+    /// they exit. `system(3)` waits for the script only (a fixed command line, no input in it).
+    static func ovsCtl(_ action: String) throws {
+        precondition(["start --system-id=random", "stop"].contains(action))
+        let status = system("/usr/share/openvswitch/scripts/ovs-ctl \(action) </dev/null >/dev/null 2>&1")
+        guard status == 0 else { throw LabError("ovs-ctl \(action) exited \(status)") }
+    }
+
     @discardableResult
     func ovs(_ arguments: [String]) throws -> String { try host.run("ovs-vsctl", ["--timeout=10"] + arguments) }
 

@@ -36,10 +36,10 @@ import Testing
         try #require(FileManager.default.fileExists(atPath: ctl), "Open vSwitch is not installed (openvswitch-switch)")
         var started = false
         if (try? host.run("ovs-vsctl", ["--timeout=5", "show"])) == nil {
-            try host.run(ctl, ["start", "--system-id=random"])
+            try VLANLab.ovsCtl("start --system-id=random")
             started = true
         }
-        defer { if started { succeeds(ctl, ["stop"]) } }
+        defer { if started { try? VLANLab.ovsCtl("stop") } }
         let lab = try VLANLab(overOpenvswitch: true)
         defer { lab.close() }
         try await lab.run { c in
