@@ -139,16 +139,7 @@ final class VLANLab: @unchecked Sendable {
         try host.run("virsh", ["-q", "-c", "lxc:///system", "start", container(letter)])
     }
 
-    /// The pid of a running container's init.
-    func initPID(_ letter: String) throws -> Int32 {
-        let controller = try host.run("virsh", ["-q", "-c", "lxc:///system", "domid", container(letter)])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let children = try String(contentsOfFile: "/proc/\(controller)/task/\(controller)/children", encoding: .utf8)
-        guard let pid = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
-            throw LabError("\(container(letter)) has no init process")
-        }
-        return pid
-    }
+    func initPID(_ letter: String) throws -> Int32 { try lxcInitPID(container(letter)) }
 
     /// Gives the container's one Ethernet interface these addresses and brings it up.
     func address(_ letter: String, _ addresses: [String]) throws {
@@ -196,4 +187,15 @@ final class VLANLab: @unchecked Sendable {
         }
         succeeds("ip", ["netns", "del", namespace])
     }
+}
+
+/// The pid of a running libvirt-LXC container's init (the child of its libvirt_lxc controller).
+func lxcInitPID(_ domain: String) throws -> Int32 {
+    let controller = try host.run("virsh", ["-q", "-c", "lxc:///system", "domid", domain])
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    let children = try String(contentsOfFile: "/proc/\(controller)/task/\(controller)/children", encoding: .utf8)
+    guard let pid = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
+        throw LabError("\(domain) has no init process")
+    }
+    return pid
 }
