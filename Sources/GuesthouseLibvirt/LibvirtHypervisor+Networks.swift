@@ -139,6 +139,9 @@ extension LibvirtHypervisor: HostNetworks {
             guard let bridge = try XMLTree.parse(network.xml()).child("bridge")?["name"] else {
                 throw GuesthouseError.invalid("network '\(name)' has no bridge to carry VLANs")
             }
+            guard FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)") else {
+                throw GuesthouseError.conflict("network '\(name)' is not running (its bridge \(bridge) does not exist): start it first")
+            }
             return bridge
         }
         guard FileManager.default.fileExists(atPath: "/sys/class/net/\(name)") else {
