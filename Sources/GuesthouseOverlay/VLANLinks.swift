@@ -199,11 +199,12 @@ public struct VLANLinks: Sendable {
         guard alias == plan.alias else { throw VLANLinkError.foreignInterface(name, alias: alias) }
     }
 
-    /// A short, stable name part for an interface name too long to embed (FNV-1a, 8 hex digits).
+    /// A short, stable name part for an interface name too long to embed (FNV-1a folded to 6 hex
+    /// digits, so that `ghv4094-` and it fit in 15 characters).
     static func digest(_ text: String) -> String {
         var hash: UInt32 = 2_166_136_261
         for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return String(hash, radix: 16).leftPadded(to: 8)
+        return String((hash >> 24) ^ (hash & 0xff_ffff), radix: 16).leftPadded(to: 6)
     }
 }
 
