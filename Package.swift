@@ -50,6 +50,7 @@ let package = Package(
                 "Libvirt",
                 "GuesthouseCore",
                 "GuesthouseConfig",
+                "GuesthouseOverlay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

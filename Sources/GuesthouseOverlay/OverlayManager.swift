@@ -175,13 +175,7 @@ public struct OverlayManager: Sendable {
     }
 
     func link(_ name: String, details: Bool = false) throws -> [String: Any]? {
-        do {
-            let output = try command.run("ip", ns + (details ? ["-d"] : []) + ["-j", "link", "show", "dev", name])
-            return (try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])?.first
-        } catch let error as HostCommandError {
-            guard error.output.contains("does not exist") else { throw error }
-            return nil
-        }
+        try command.ipLink(name, namespace: namespace, details: details)
     }
 
     func addresses(_ name: String) throws -> [IPv4Interface] {

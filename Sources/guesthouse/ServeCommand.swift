@@ -61,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         if config == nil {
             EmbeddedDemo.printWelcome(settings)
         }
+        if config != nil { await Self.reapplyVLANNetworks(directory, logger: logger) }
         let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
         let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
                                    containers: containers)

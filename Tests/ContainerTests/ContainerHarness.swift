@@ -86,15 +86,7 @@ final class ContainerHarness: @unchecked Sendable {
     func layerDirectory(_ id: Int) -> String { "\(work)/layers/container\(id)" }
 
     /// The pid of a running container's init (the child of its libvirt_lxc controller).
-    func initPID(_ id: Int) throws -> Int32 {
-        let controller = try host.run("virsh", ["-q", "-c", "lxc:///system", "domid", "container\(id)"])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let children = try String(contentsOfFile: "/proc/\(controller)/task/\(controller)/children", encoding: .utf8)
-        guard let pid = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
-            throw LabError("container\(id) has no init process")
-        }
-        return pid
-    }
+    func initPID(_ id: Int) throws -> Int32 { try lxcInitPID("container\(id)") }
 }
 
 extension TestClientProtocol {

@@ -17,18 +17,28 @@ extension SimplestackRoutes {
             return JSONResponse.make(SimplestackNetwork(try await hv.network(name: try parameter("network_id", context))))
         }
         api.add(Operation(.post, p, id: "networkCreate",
-                          summary: "Define a VLAN-tagged network on a parent network's bridge or a host interface (not started)",
+                          summary: "Make a VLAN network whose guests' frames leave tagged on a parent bridge or interface; "
+                              + "started and set to autostart",
                           tag: "simplestack",
                           body: .object(["name": .string(), "description": .string(),
-                                         "from_network": .string(description: "a network, bridge or host interface"),
+                                         "from_network": .string(description: "a libvirt network (its bridge is the parent) "
+                                                                 + "or a host interface; exclusive with interface"),
+                                         "interface": .string(description: "a host Linux bridge, Open vSwitch bridge, NIC or bond"),
                                          "vlan": .integer(description: "1-4094"),
-                                         "other_config": .object([:])], required: ["name", "from_network", "vlan"]),
+                                         "other_config": .object([:])], required: ["name", "vlan"]),
                           success: (201, .ref("Network")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
             let spec = try SimplestackRequests.vlanNetwork(try await JSONObject.read(request))
             let network = try await hv.createVLANNetwork(spec)
             return JSONResponse.make(SimplestackNetwork(network), status: .created,
                                      location: "\(base(context))/networks/\(Self.pathEscape(network.name))")
+        }
+        api.add(Operation(.delete, p + "/{network_id}", id: "networkDelete",
+                          summary: "Remove a VLAN network Guesthouse made and its host links (409 while guests use it, or for a network Guesthouse did not make)",
+                          tag: "simplestack", success: (204, nil), errors: [409] + errors)) { request, context in
+            let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
+            try await hv.deleteNetwork(name: try parameter("network_id", context))
+            return Response(status: .noContent)
         }
     }
 }
@@ -50,18 +60,18 @@ extension SimplestackRequests {
         default: throw GuesthouseError.invalid("\"other_config\" must be an object")
         }
         return VLANNetworkSpec(name: try o.string("name", required: true)!, description: try o.string("description"),
-                               fromNetwork: try o.string("from_network", required: true)!,
+                               fromNetwork: try o.string("from_network"), interface: try o.string("interface"),
                                vlan: try o.int("vlan", required: true)!, otherConfig: other)
     }
 }
 
-/// `{id, name, uuid, bridge, forward_mode, vlan, active, description}`; `id` is the name.
+/// `{id, name, uuid, bridge, forward_mode, vlan, active, description, parent, parent_kind}`; `id` is the name.
 struct SimplestackNetwork: Encodable {
     var network: HostNetwork
 
     init(_ network: HostNetwork) { self.network = network }
 
-    enum Keys: String, CodingKey { case id, name, uuid, bridge, forward_mode, vlan, active, description }
+    enum Keys: String, CodingKey { case id, name, uuid, bridge, forward_mode, vlan, active, description, parent, parent_kind }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -73,11 +83,15 @@ struct SimplestackNetwork: Encodable {
         try c.encode(network.vlan, forKey: .vlan)
         try c.encode(network.active, forKey: .active)
         try c.encode(network.description, forKey: .description)
+        try c.encode(network.parent, forKey: .parent)
+        try c.encode(network.parentKind, forKey: .parent_kind)
     }
 
     static let schema = Schema.object([
         "id": .string(description: "the network's name"), "name": .string(), "uuid": .string(),
         "bridge": .nullable(.string()), "forward_mode": .nullable(.string()), "vlan": .nullable(.integer()),
         "active": .boolean(), "description": .nullable(.string()),
+        "parent": .nullable(.string(description: "a VLAN network's parent bridge or interface")),
+        "parent_kind": .nullable(.string(description: "linux-bridge, openvswitch or interface")),
     ], required: ["id", "name", "uuid"])
 }
