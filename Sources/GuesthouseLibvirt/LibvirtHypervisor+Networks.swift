@@ -40,7 +40,7 @@ extension LibvirtHypervisor: HostNetworks {
         return try await withConnection("VLAN network create") { conn in
             // One create or delete of a name at a time: a losing create's clean-up never removes
             // the links of the one that won (both would carry the same alias).
-            try KeyedLock.networks.withLock(Self.vlanLockKey(spec.name)) {
+            try locks.networks.withLock(Self.vlanLockKey(spec.name)) {
                 if (try? conn.network(name: spec.name)) != nil {
                     throw GuesthouseError.conflict("a network named '\(spec.name)' already exists")
                 }
@@ -87,7 +87,7 @@ extension LibvirtHypervisor: HostNetworks {
         try Validation.name(name)
         let links = VLANLinks()
         try await withConnection("network delete") { conn in
-            try KeyedLock.networks.withLock(Self.vlanLockKey(name)) {
+            try locks.networks.withLock(Self.vlanLockKey(name)) {
                 let network = try Self.lookupNetwork(conn, name: name)
                 let tree = try XMLTree.parse(network.xml(inactive: true))
                 guard Self.vlanRecord(tree) != nil else {

@@ -1,6 +1,7 @@
 import Foundation
 import GuesthouseLibvirt
 import HummingbirdTesting
+import GuesthouseTestSupport
 import Testing
 
 /// VLAN networks made through the Simplestack API on `lxc:///system`, proven across a trunk to a
@@ -81,7 +82,8 @@ import Testing
         }
         // What `serve` does at start: a stopped VLAN network is started again (and its links remade).
         try host.run("virsh", ["-q", "net-destroy", lab.network(3)])
-        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: .shared), executor: .shared, uri: "lxc:///system",
+        let pool = ConnectionPool.forTests()
+        let hypervisor = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: "lxc:///system",
                                            family: "lxc", domainType: "lxc", hostName: "localhost")
         let (applied, _) = try await hypervisor.reapplyVLANLinks()
         #expect(applied.contains(lab.network(3)))
