@@ -26,7 +26,16 @@ public struct ServerConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var sessionSecret: String?
+    /// `trusted_proxies`: peers (addresses or CIDRs) whose `X-Forwarded-For` names the client.
     public var trustedProxies: [String] = []
+    /// Failed logins for one user name within `loginWindowSeconds` before further attempts answer 429.
+    public var loginFailuresPerUser = 5
+    /// Failed logins from one source address within `loginWindowSeconds` before further attempts answer 429.
+    public var loginFailuresPerAddress = 20
+    /// The window failed logins are counted in, in seconds.
+    public var loginWindowSeconds = 60
+    /// `audit_log`: the file every change is appended to as a JSON line; nil: the logger only.
+    public var auditLog: String?
     /// How long a libvirt connection may take to open before the request answers 502, in seconds.
     public var connectTimeoutSeconds: Double = 10
     /// How long a guest's info read from libvirt may be served again, in seconds (0: never).

@@ -107,7 +107,8 @@ struct TableReader {
         }
         if let s = try table(root, "server", path: "server") {
             try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
-                             "connect_timeout", "info_cache_ms", "stop_timeout"], path: "server")
+                             "connect_timeout", "info_cache_ms", "stop_timeout", "login_failures_per_user",
+                             "login_failures_per_address", "login_window", "audit_log"], path: "server")
             if let listen = try string(s, "listen", path: "server") {
                 guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
                       (0...65535).contains(port) else {
@@ -120,6 +121,22 @@ struct TableReader {
             }
             config.server.sessionSecret = try string(s, "session_secret", path: "server")
             config.server.trustedProxies = try strings(s, "trusted_proxies", path: "server") ?? []
+            for proxy in config.server.trustedProxies where AddressRange(proxy) == nil {
+                throw fail("server.trusted_proxies", "'\(proxy)' is not an IP address or CIDR (e.g. \"10.0.0.0/8\")")
+            }
+            if let n = try int(s, "login_failures_per_user", path: "server", range: 1...10_000) {
+                config.server.loginFailuresPerUser = n
+            }
+            if let n = try int(s, "login_failures_per_address", path: "server", range: 1...100_000) {
+                config.server.loginFailuresPerAddress = n
+            }
+            if let t = try int(s, "login_window", path: "server", range: 1...86_400) {
+                config.server.loginWindowSeconds = t
+            }
+            if let path = try string(s, "audit_log", path: "server") {
+                guard path.hasPrefix("/") else { throw fail("server.audit_log", "must be an absolute path") }
+                config.server.auditLog = path
+            }
             if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
                 config.server.connectTimeoutSeconds = Double(t)
             }

@@ -13,6 +13,8 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
         case internalError = "InternalError"
         /// An `If-Match` that no longer matches the resource (someone changed it meanwhile).
         case preconditionFailed = "PreconditionFailed"
+        /// Too many failed logins lately; `retryAfter` says when to try again.
+        case tooManyRequests = "TooManyRequests"
 
         /// The HTTP status code of this class.
         public var httpStatus: Int {
@@ -26,6 +28,7 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
             case .hypervisorError: 502
             case .internalError: 500
             case .preconditionFailed: 412
+            case .tooManyRequests: 429
             }
         }
     }
@@ -33,10 +36,13 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
     public var kind: Kind
     /// A sentence for people; never holds secrets.
     public var message: String
+    /// Seconds after which a refused request may be tried again (the `Retry-After` header).
+    public var retryAfter: Int?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, retryAfter: Int? = nil) {
         self.kind = kind
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var httpStatus: Int { kind.httpStatus }

@@ -9,8 +9,12 @@ import Logging
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
                         machines: (any MachineProviders)? = nil,
                         containers: (any ContainerService)? = nil,
-                        operations: OperationRegistry = OperationRegistry()) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        operations: OperationRegistry = OperationRegistry(),
+                        audit: AuditLog? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
+    // Outermost, so the audit sees the status ErrorMiddleware answers with.
+    let audit = audit ?? (try! AuditLog(path: nil, logger: Logger(label: "guesthouse.audit")))
+    router.add(middleware: AuditMiddleware(log: audit, clientAddress: ClientAddress(trustedProxies: config.server.trustedProxies)))
     router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
     let api = APIRoutes(router: router, document: document)
@@ -29,6 +33,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
                  operations: operations).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
+    AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))
@@ -52,10 +57,11 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
                              containers: (any ContainerService)? = nil,
-                             operations: OperationRegistry = OperationRegistry()) -> some ApplicationProtocol {
-    let authenticator = authenticator ?? Authenticator(users: config.users)
+                             operations: OperationRegistry = OperationRegistry(),
+                             audit: AuditLog? = nil) -> some ApplicationProtocol {
+    let authenticator = authenticator ?? Authenticator(config: config)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  machines: machines, containers: containers, operations: operations)
+                                  machines: machines, containers: containers, operations: operations, audit: audit)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
@@ -84,6 +90,7 @@ enum APISchemas {
         "Error": .object(["error": .string(enumeration: GuesthouseError.Kind.allCases.map(\.rawValue)),
                           "message": .string()], required: ["error", "message"]),
         "VmangoError": .object(["Error": .string()], required: ["Error"]),
+        "AuditEntry": AuditRoutes.entrySchema,
         "Machine": VmangoSchemas.machine,
         "Image": VmangoSchemas.image,
         "Operation": OperationRoutes.schema,

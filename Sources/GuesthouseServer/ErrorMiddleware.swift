@@ -11,6 +11,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as GuesthouseError {
+            RequestOrigin.current?.note(error: error)
             return Self.response(for: error, path: request.uri.path)
         } catch let error as HTTPError {
             let kind: GuesthouseError.Kind = switch error.status.code {
@@ -22,6 +23,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             let message = error.body ?? (error.status.code == 404 ? "no route for \(request.method) \(request.uri.path)"
                                                                    : error.status.reasonPhrase)
+            RequestOrigin.current?.note(error: GuesthouseError(kind, message))
             var response = Self.response(for: GuesthouseError(kind, message), path: request.uri.path)
             if error.status.code == 413 { response.status = .contentTooLarge }
             return response
@@ -39,10 +41,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             ? ["Error": error.message]
             : ["error": error.kind.rawValue, "message": error.message]
         var response = JSONResponse.make(body, status: .init(code: error.httpStatus))
-        if error.kind == .unauthorized {
-            response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\""
-        }
+        error.decorate(&response)
         return response
+    }
+}
+
+extension GuesthouseError {
+    /// Adds the headers this error calls for: `WWW-Authenticate` for 401, `Retry-After` for 429.
+    func decorate(_ response: inout Response) {
+        if kind == .unauthorized { response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\"" }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
     }
 }
 

@@ -63,8 +63,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if config != nil { await Self.reapplyVLANNetworks(directory, logger: logger) }
         let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
+        let audit: AuditLog
+        do {
+            audit = try AuditLog(path: settings.server.auditLog, logger: logger)
+        } catch let error as GuesthouseError {
+            throw ValidationError(error.message)
+        }
         let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
-                                   containers: containers)
+                                   containers: containers, audit: audit)
         if settings.wirt != nil, let config {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)

@@ -46,12 +46,13 @@ struct TestServer {
     func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60,
              _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor, operationTimeout: operationTimeout)
-        let authenticator = Authenticator(users: config.users)
+        let authenticator = Authenticator(config: config)
         let machines = try LibvirtMachineProviders(config: config, pool: pool, executor: pool.executor,
                                                    logger: Logger(label: "test"), baseDirectory: "/",
                                                    operationTimeout: operationTimeout)
+        let audit = try AuditLog(path: config.server.auditLog, logger: Logger(label: "test.audit"))
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                      machines: machines)
+                                      machines: machines, audit: audit)
         let app = Application(router: router)
         try await app.test(setup, body)
     }

@@ -9,11 +9,16 @@ import NIOPosix
 /// is paid once per credential, not per request. Only successes are remembered, keyed by a SHA-256
 /// of user and password (the password itself is never kept); concurrent checks of the same
 /// credential share one bcrypt. Bcrypt runs on a thread pool, never on Swift's cooperative pool.
+/// Failed logins are counted by a `LoginThrottle` (per user name and per client address, taken
+/// from `RequestOrigin.current`); once it refuses, attempts answer 429 before any cache or bcrypt,
+/// so a throttled guesser learns nothing, not even from a cached right password.
 public final class Authenticator: Sendable {
     private let users: [String: String]
     private let ttl: Duration
     private let pool: NIOThreadPool
     private let check: @Sendable (String, String) -> Bool
+    /// Counts failed logins and refuses floods of them.
+    public let throttle: LoginThrottle
     private let state = Locked(State())
 
     private struct State {
@@ -25,9 +30,12 @@ public final class Authenticator: Sendable {
     ///   - users: the `[user.*]` blocks.
     ///   - ttl: how long a verified credential is trusted before bcrypt is paid again.
     ///   - check: the password check (bcrypt); replaceable so tests can count its calls.
+    ///   - throttle: the failed-login limits (`LoginThrottle(config.server)`).
     public init(users: [String: UserConfig], ttl: Duration = .seconds(300), pool: NIOThreadPool = .singleton,
+                throttle: LoginThrottle = LoginThrottle(),
                 check: @escaping @Sendable (_ password: String, _ hash: String) -> Bool = { Bcrypt.verify($0, hash: $1) }) {
         self.users = users.mapValues(\.passwordHash)
+        self.throttle = throttle
         self.ttl = ttl
         self.pool = pool
         self.check = check
@@ -46,8 +54,32 @@ public final class Authenticator: Sendable {
         return credentials.username
     }
 
-    /// Whether the password is right for the user, using the cache where it can.
+    /// The users and limits of `config`.
+    public convenience init(config: Config) {
+        self.init(users: config.users, throttle: LoginThrottle(config.server))
+    }
+
+    /// Whether the password is right for the user, using the cache where it can. A wrong one is
+    /// counted against the user name and the request's client address.
+    /// - Throws: `GuesthouseError.tooManyRequests` when the throttle refuses the attempt.
     public func verify(_ credentials: Credentials) async throws -> Bool {
+        let origin = RequestOrigin.current
+        origin?.note(user: credentials.username)
+        do {
+            try throttle.check(user: credentials.username, address: origin?.address)
+        } catch let error as GuesthouseError {
+            origin?.note(error: error)
+            throw error
+        }
+        let ok = try await verifyPassword(credentials)
+        if !ok {
+            throttle.recordFailure(user: credentials.username, address: origin?.address)
+            origin?.note(error: GuesthouseError(.unauthorized, "Authentication failed"))
+        }
+        return ok
+    }
+
+    private func verifyPassword(_ credentials: Credentials) async throws -> Bool {
         guard let hash = users[credentials.username] else { return false }
         var hasher = SHA256()
         hasher.update(data: Data(credentials.username.utf8))

@@ -99,6 +99,7 @@ struct ContainerRoutes: Sendable {
         } catch let error as ContainerFieldErrors {
             return JSONResponse.make(ContainerErrorBody(errors: error.fields), status: .badRequest)
         } catch let error as GuesthouseError {
+            RequestOrigin.current?.note(error: error)
             return Self.errorResponse(error)
         } catch {
             context.logger.error("container API error", metadata: ["error": "\(String(reflecting: error))"])
@@ -111,14 +112,14 @@ struct ContainerRoutes: Sendable {
     /// paths too (unknown routes, wrong methods).
     static func errorResponse(_ error: GuesthouseError) -> Response {
         let field = switch error.kind {
-        case .unauthorized: "auth"
+        case .unauthorized, .tooManyRequests: "auth"
         case .entityNotFound, .operationNotAllowed: "id"
         case .invalidArguments: "request"
         default: "server"
         }
         var response = JSONResponse.make(ContainerErrorBody(errors: [field: error.message]),
                                          status: .init(code: error.httpStatus))
-        if error.kind == .unauthorized { response.headers[.wwwAuthenticate] = "Basic realm=\"guesthouse\"" }
+        error.decorate(&response)
         return response
     }
 }

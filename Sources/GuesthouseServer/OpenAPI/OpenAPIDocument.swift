@@ -115,7 +115,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
                     "content": ["application/json": ["schema": Schema.ref("Operation").json]],
                 ]
             }
-            let errorStatuses = (op.authenticated ? [401] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
+            let errorStatuses = (op.authenticated ? [401, 429] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
             for code in Set(errorStatuses).sorted() {
                 let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
                     : op.path.hasPrefix("/api/") ? "VmangoError" : "Error"
@@ -176,7 +176,11 @@ public struct APIRoutes<Context: RequestContext> {
     func add(_ operation: Operation,
              _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
         document.add(operation)
-        router.on(RouterPath(operation.routerPath), method: operation.method, use: handler)
+        let route = operation.path
+        router.on(RouterPath(operation.routerPath), method: operation.method) { request, context in
+            RequestOrigin.current?.note(route: route, parameters: context.parameters)
+            return try await handler(request, context)
+        }
     }
 }
 

@@ -24,6 +24,7 @@ struct VmangoRoutes: Sendable {
             let credentials = try CredentialParsing.credentials(from: request)
             if credentials == nil, let cookie = request.cookies[WebSession.cookieName],
                let session = sessions?.decode(cookie.value) {
+                RequestOrigin.current?.note(user: session.user)
                 if request.method == .get || request.method == .head { return session.user }
                 guard let token = request.headers[.csrfToken], constantTimeEqual(token, session.csrf) else {
                     throw GuesthouseError(.forbidden, "a change made with a session cookie needs its X-CSRF-Token")

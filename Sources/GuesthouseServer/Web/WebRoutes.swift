@@ -15,27 +15,38 @@ struct WebRoutes: Sendable {
     let codec: SessionCodec?
 
 
+    /// The paths of the web UI besides `/`.
+    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/"]
+
     func register(_ router: Router<GuesthouseContext>) {
-        router.get("/login/") { request, _ in try loginPage(request, error: nil) }
-        router.post("/login/") { request, _ in try await login(request) }
-        router.post("/logout/") { request, _ in try await page(request, post: true) { _, _ in logout() } }
-        router.get("/") { request, _ in try await page(request) { s, _ in try await status(s) } }
-        router.get("/machines/") { request, _ in try await page(request) { s, _ in try await machineList(s) } }
-        router.get("/machines/add/") { request, _ in try await page(request) { s, _ in try await addForm(s, fields: nil, error: nil) } }
-        router.post("/machines/add/") { request, _ in try await page(request, post: true) { s, f in try await add(s, f) } }
-        router.get("/machines/:provider/:id/") { request, context in
+        // Each route notes its template and parameters for the audit log.
+        func on(_ method: HTTPRequest.Method, _ path: String,
+                _ handler: @escaping @Sendable (Request, GuesthouseContext) async throws -> Response) {
+            router.on(RouterPath(path), method: method) { request, context in
+                RequestOrigin.current?.note(route: path, parameters: context.parameters)
+                return try await handler(request, context)
+            }
+        }
+        on(.get, "/login/") { request, _ in try loginPage(request, error: nil) }
+        on(.post, "/login/") { request, _ in try await login(request) }
+        on(.post, "/logout/") { request, _ in try await page(request, post: true) { _, _ in logout() } }
+        on(.get, "/") { request, _ in try await page(request) { s, _ in try await status(s) } }
+        on(.get, "/machines/") { request, _ in try await page(request) { s, _ in try await machineList(s) } }
+        on(.get, "/machines/add/") { request, _ in try await page(request) { s, _ in try await addForm(s, fields: nil, error: nil) } }
+        on(.post, "/machines/add/") { request, _ in try await page(request, post: true) { s, f in try await add(s, f) } }
+        on(.get, "/machines/:provider/:id/") { request, context in
             try await page(request) { s, _ in
                 try await machinePage(s, provider: try context.parameters.require("provider"),
                                       id: try context.parameters.require("id"))
             }
         }
-        router.post("/machines/:provider/:id/:action/") { request, context in
+        on(.post, "/machines/:provider/:id/:action/") { request, context in
             try await page(request, post: true) { s, _ in
                 try await act(s, provider: try context.parameters.require("provider"),
                               id: try context.parameters.require("id"), action: try context.parameters.require("action"))
             }
         }
-        router.get("/images/") { request, _ in try await page(request) { s, _ in try await imageList(s) } }
+        on(.get, "/images/") { request, _ in try await page(request) { s, _ in try await imageList(s) } }
     }
 
     // MARK: - Sessions
@@ -50,7 +61,9 @@ struct WebRoutes: Sendable {
     private func page(_ request: Request, post: Bool = false,
                       _ body: (WebSession, FormFields) async throws -> Response) async throws -> Response {
         guard codec != nil else { return disabled() }
-        guard let session = session(request) else {
+        let session = session(request)
+        if let session { RequestOrigin.current?.note(user: session.user) }
+        guard let session else {
             if post { return html(WebPage(title: "Session expired", body: "<p><a href=\"/login/\">Log in again</a></p>"), status: .forbidden) }
             let next = request.uri.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/"
             return redirect("/login/?next=\(next)")
@@ -59,6 +72,7 @@ struct WebRoutes: Sendable {
         if post {
             fields = try await FormFields.read(request)
             guard constantTimeEqual(fields.first("csrf") ?? "", session.csrf) else {
+                RequestOrigin.current?.note(error: GuesthouseError(.forbidden, "wrong CSRF token"))
                 return html(WebPage(title: "Forbidden", error: "The form's CSRF token is missing or wrong; reload the page and try again.",
                                     session: session), status: .forbidden)
             }
@@ -66,6 +80,7 @@ struct WebRoutes: Sendable {
         do {
             return try await body(session, fields)
         } catch let error as GuesthouseError {
+            RequestOrigin.current?.note(error: error)
             return html(WebPage(title: "Error", error: error.message, session: session),
                         status: .init(code: error.httpStatus))
         }
@@ -91,7 +106,16 @@ struct WebRoutes: Sendable {
             return try loginPage(request, error: "The login form expired; please try again.", status: .forbidden)
         }
         let credentials = Credentials(username: fields.first("Username") ?? "", password: fields.first("Password") ?? "")
-        guard !credentials.username.isEmpty, try await authenticator.verify(credentials) else {
+        let verified: Bool
+        do {
+            verified = credentials.username.isEmpty ? false : try await authenticator.verify(credentials)
+        } catch let error as GuesthouseError where error.kind == .tooManyRequests {
+            var response = try loginPage(request, error: "Too many failed logins; try again in \(error.retryAfter ?? 1) s.",
+                                         status: .tooManyRequests)
+            error.decorate(&response)
+            return response
+        }
+        guard verified else {
             return try loginPage(request, error: "Authentication failed", status: .unauthorized)
         }
         var response = redirect(safeNext(fields.first("next") ?? "/"))
