@@ -43,7 +43,7 @@ struct TestServer {
 
     /// Runs `body` with a live HTTP client against this server. `.router` skips the socket and the
     /// live client's fixed 20 s read timeout, for real hypervisors whose operations can take longer.
-    func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60,
+    func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60, containers: (any ContainerService)? = nil,
              _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor, operationTimeout: operationTimeout)
         let authenticator = Authenticator(config: config)
@@ -52,7 +52,7 @@ struct TestServer {
                                                    operationTimeout: operationTimeout)
         let audit = try AuditLog(path: config.server.auditLog, logger: Logger(label: "test.audit"))
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                      machines: machines, audit: audit)
+                                      machines: machines, containers: containers, audit: audit)
         let app = Application(router: router)
         try await app.test(setup, body)
     }
