@@ -52,6 +52,28 @@ import Testing
         #expect(config.server.stopTimeoutSeconds == 30)
     }
 
+    @Test func loginLimitsTrustedProxiesAndTheAuditLogAreRead() throws {
+        let defaults = try Config.parse("").server
+        #expect(defaults.loginFailuresPerUser == 5 && defaults.loginFailuresPerAddress == 20 && defaults.loginWindowSeconds == 60)
+        #expect(defaults.auditLog == nil)
+        let server = try Config.parse("""
+        [server]
+        login_failures_per_user = 3
+        login_failures_per_address = 50
+        login_window = 120
+        trusted_proxies = ["10.0.0.0/8", "192.0.2.1", "fd00::/8"]
+        audit_log = "/var/log/guesthouse/audit.jsonl"
+        """).server
+        #expect(server.loginFailuresPerUser == 3 && server.loginFailuresPerAddress == 50 && server.loginWindowSeconds == 120)
+        #expect(server.auditLog == "/var/log/guesthouse/audit.jsonl")
+        let ranges = server.trustedProxies.compactMap(AddressRange.init)
+        #expect(ranges.count == 3)
+        #expect(ranges[0].contains("10.1.2.3") && !ranges[0].contains("11.0.0.1"))
+        #expect(ranges[0].contains("::ffff:10.9.9.9"))
+        #expect(ranges[1].contains("192.0.2.1") && !ranges[1].contains("192.0.2.2"))
+        #expect(ranges[2].contains("fd12::1") && !ranges[2].contains("fe80::1") && !ranges[2].contains("10.1.2.3"))
+    }
+
     @Test func stopTimeoutIsRead() throws {
         #expect(try Config.parse("[server]\nstop_timeout = 90").server.stopTimeoutSeconds == 90)
     }
@@ -67,6 +89,11 @@ import Testing
         ("[ssh_key.k]\npublic = \"not a key\"", "ssh_key.k.public", "OpenSSH"),
         ("[server]\nstop_timeout = 0", "server.stop_timeout", "between 1 and 3600"),
         ("[server]\nstop_timeout = \"30s\"", "server.stop_timeout", "integer"),
+        ("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]", "server.trusted_proxies", "CIDR"),
+        ("[server]\ntrusted_proxies = [\"proxy.example.com\"]", "server.trusted_proxies", "CIDR"),
+        ("[server]\nlogin_failures_per_user = 0", "server.login_failures_per_user", "between"),
+        ("[server]\nlogin_window = 0", "server.login_window", "between"),
+        ("[server]\naudit_log = \"audit.jsonl\"", "server.audit_log", "absolute"),
     ])
     func errorsNameTheFileAndTheKey(_ text: String, _ key: String, _ fragment: String) {
         do {
