@@ -36,6 +36,10 @@ public final class WirtSpool: @unchecked Sendable {
     public let config: WirtConfig
     let guests: any WirtGuests
     let logger: Logger
+    /// Told of every command acted on and every refusal: (user, guest, command, result), for the
+    /// server's audit log.
+    public typealias Audit = @Sendable (_ user: String, _ vm: String, _ command: String, _ result: String) -> Void
+    let audit: Audit?
     /// Called with every directory descriptor a pass opens, before it is listed (the service adds an
     /// inotify watch on it), with the user's name and whether it is the home directory.
     var watch: ((DirFD, String, Bool) -> Void)?
@@ -48,10 +52,13 @@ public final class WirtSpool: @unchecked Sendable {
     /// - Parameters:
     ///   - config: `[wirt]`: group, limits.
     ///   - guests: where commands are carried out.
-    public init(config: WirtConfig, guests: any WirtGuests, logger: Logger = Logger(label: "guesthouse.wirt")) {
+    ///   - audit: told of each command's outcome and each refusal.
+    public init(config: WirtConfig, guests: any WirtGuests, logger: Logger = Logger(label: "guesthouse.wirt"),
+                audit: Audit? = nil) {
         self.config = config
         self.guests = guests
         self.logger = logger
+        self.audit = audit
     }
 
     /// The members of the configured group the spool serves (valid names, not root).
@@ -314,6 +321,7 @@ public final class WirtSpool: @unchecked Sendable {
         // Rewritten after every command, even one that changed nothing the status shows.
         if domains.contains(domain) { writeStatus(user, vm: c.vm, tree: tree, force: true) }
         appendLog(vm: c.vm, command: c.name, outcome, tree: tree, domains: domains, user: user)
+        audit?(user.name, c.vm, c.name, outcome)
         return true
     }
 
@@ -327,6 +335,7 @@ public final class WirtSpool: @unchecked Sendable {
             reported.insert(once)
         }
         logger.warning("wirt: refused", metadata: ["user": "\(user.name)", "file": "\(file)", "reason": "\(reason)"])
+        audit?(user.name, vm ?? "", file, "refused: \(reason)")
         appendLog(vm: vm, command: file, "refused: \(reason)", tree: tree, domains: domains, user: user)
     }
 

@@ -75,8 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)
             guard getuid() == 0 else { throw ValidationError("[wirt] needs the server to run as root") }
-            let spool = WirtSpoolService(config: wirt, guests: LibvirtWirtGuests(pool: pool, executor: executor, uri: uri),
-                                         logger: logger)
+            let guests = LibvirtWirtGuests(pool: pool, executor: executor, uri: uri)
+            let spool = WirtSpoolService(spool: WirtSpool(config: wirt, guests: guests, logger: logger,
+                                                          audit: audit.wirtRecorder), logger: logger)
             let group = ServiceGroup(services: [app, spool], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         } else {

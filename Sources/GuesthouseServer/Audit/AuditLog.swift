@@ -87,6 +87,15 @@ public final class AuditLog: Sendable {
         }
     }
 
+    /// Records a wirt spool command (or refusal): the spool's audit hook.
+    public var wirtRecorder: @Sendable (_ user: String, _ vm: String, _ command: String, _ result: String) -> Void {
+        { [self] user, vm, command, result in
+            record(AuditEntry(user: user, interface: "wirt", source: "", action: command,
+                              target: vm.isEmpty ? [:] : ["guest": vm],
+                              result: result.hasPrefix("ok") ? "ok" : result, status: 0))
+        }
+    }
+
     /// Waits until every entry recorded so far is in the file.
     public func flush() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
