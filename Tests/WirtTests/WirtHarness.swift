@@ -42,6 +42,8 @@ final class Harness: @unchecked Sendable {
     let connection: Connection
     let spool: WirtSpool
     let logs = LogStore()
+    /// What the spool's audit hook was told: "user vm command result".
+    let audits = LogStore()
 
     /// `members` users in the group and `outsiders` users not in it, each with a shut-off `<user>-box`;
     /// `extraDomains` more (name, running).
@@ -66,7 +68,9 @@ final class Harness: @unchecked Sendable {
         configure(&config)
         let store = logs
         let logger = Logger(label: "wirt.test", factory: { _ in CaptureHandler(store: store) })
-        spool = WirtSpool(config: config, guests: LibvirtWirtGuests(pool: pool, executor: pool.executor, uri: uri), logger: logger)
+        let audits = audits
+        spool = WirtSpool(config: config, guests: LibvirtWirtGuests(pool: pool, executor: pool.executor, uri: uri), logger: logger,
+                          audit: { user, vm, command, result in audits.append("\(user) \(vm) \(command) \(result)") })
     }
 
     deinit { scratch.remove() }

@@ -24,6 +24,14 @@ extension WirtTests {
         let status = h.read(h.status(h.alice))
         #expect(status.contains("<state>running</state>"))
         #expect(status.contains("<name>\(h.alice)-box</name>"))
+        #expect(h.audits.all == ["\(h.alice) box start ok: started"])
+    }
+
+    @Test func refusalsReachTheAuditHook() throws {
+        let h = try Harness()
+        try h.send(h.alice, "reboot")
+        h.spool.process(userName: h.alice)
+        #expect(h.audits.all == ["\(h.alice) box service/vm/box/reboot refused: unknown command"])
     }
 
     @Test func hostDirectoriesBelongToRootAndServiceToTheUser() throws {
