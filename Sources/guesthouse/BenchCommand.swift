@@ -27,11 +27,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Loopback port for the server under test.")
     var port = 18_980
 
+    @Flag(help: "Only measure guest info during a wrong-password flood from another client address, against without.")
+    var loginFlood = false
+
     func run() async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("guesthouse-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: work) }
         let uri = try EmbeddedDefault.write(to: work, extraGuests: guests - 3)
         let guestID = "6f1e8f2a-0000-4000-8000-000000000000"
+        if loginFlood { return try await floodBench(uri: uri, guestID: guestID, work: work) }
         print("Guesthouse benchmark: \(guests) guests on libvirt's test driver, \(seconds) s per figure, "
               + "\(ProcessInfo.processInfo.activeProcessorCount) cores\n")
 
@@ -93,6 +97,36 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "guest info over HTTP / binding floor:  %.2f", info.rate / floorInfo.rate))
         print(String(format: "info on any of \(guests) guests / healthz: %.2f (each guest read about every %.1f s, "
                      + "the cache keeps reads 1 s)", infoSpread.rate / health.rate, Double(guests) / max(infoSpread.rate, 1)))
+    }
+
+    /// Guest info throughput alone, then while another wrk floods wrong passwords "from" another
+    /// client (loopback is a trusted proxy here, the flood names its client in X-Forwarded-For).
+    func floodBench(uri: String, guestID: String, work: URL) async throws {
+        let child = try await BenchServer.start(port: port, directory: work, config: """
+            [family.test]
+            local_uri = "\(uri)"
+            """, server: "trusted_proxies = [\"127.0.0.1\"]")
+        defer { child.stop() }
+        let url = "\(child.base)/test/localhost/guests/\(guestID)"
+        let header = "x-simplestack-hypervisor-token: \(child.token)"
+        let alone = try Wrk.run(url: url, header: header, seconds: seconds, connections: connections)
+        let flood = Process()
+        flood.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        let wrong = Data("bench:wrong-password".utf8).base64EncodedString()
+        flood.arguments = ["-t", "1", "-c", "16", "-d", "\(seconds + 2)s", "-H", "x-simplestack-hypervisor-token: \(wrong)",
+                           "-H", "X-Forwarded-For: 198.51.100.7", url]
+        let floodOutput = Pipe()
+        flood.standardOutput = floodOutput
+        try flood.run()
+        try await Task.sleep(for: .seconds(1))
+        let during = try Wrk.run(url: url, header: header, seconds: seconds, connections: connections)
+        let floodText = String(decoding: floodOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        flood.waitUntilExit()
+        let floodFigures = Wrk.parse(floodText)
+        print(Self.row("http: guest info", alone))
+        print(Self.row("http: info during a flood", during))
+        print(Self.row("flood (wrong passwords)", floodFigures) + " (429s and 401s)")
+        print(String(format: "guest info during the flood / without:  %.2f (target >= 0.9)", during.rate / max(alone.rate, 1)))
     }
 
     struct Figures {
@@ -171,13 +205,14 @@ struct BenchServer {
     let token: String
 
     /// Starts the server with `config` added to its configuration and waits until it answers.
-    static func start(port: Int, directory: URL, config: String) async throws -> BenchServer {
+    static func start(port: Int, directory: URL, config: String, server: String = "") async throws -> BenchServer {
         let password = "bench-\(UUID().uuidString.prefix(8))"
         let file = directory.appendingPathComponent("bench-\(port).toml")
         try """
         [server]
         listen = "127.0.0.1:\(port)"
         connect_timeout = 2
+        \(server)
         [user.bench]
         password = "\(Bcrypt.hash(password, cost: 10))"
         \(config)
