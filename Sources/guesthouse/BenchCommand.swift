@@ -100,7 +100,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Guest info throughput alone, then while another wrk floods wrong passwords "from" another
-    /// client (loopback is a trusted proxy here, the flood names its client in X-Forwarded-For).
+    /// client (loopback is a trusted proxy here, the flood names its client in X-Forwarded-For), for
+    /// another user name (one it floods is refused for everyone until the window ends, by design).
     func floodBench(uri: String, guestID: String, work: URL) async throws {
         let child = try await BenchServer.start(port: port, directory: work, config: """
             [family.test]
@@ -112,7 +113,7 @@ struct BenchCommand: AsyncParsableCommand {
         let alone = try Wrk.run(url: url, header: header, seconds: seconds, connections: connections)
         let flood = Process()
         flood.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        let wrong = Data("bench:wrong-password".utf8).base64EncodedString()
+        let wrong = Data("intruder:wrong-password".utf8).base64EncodedString()
         flood.arguments = ["-t", "1", "-c", "16", "-d", "\(seconds + 2)s", "-H", "x-simplestack-hypervisor-token: \(wrong)",
                            "-H", "X-Forwarded-For: 198.51.100.7", url]
         let floodOutput = Pipe()
