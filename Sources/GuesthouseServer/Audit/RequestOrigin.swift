@@ -16,8 +16,16 @@ public final class RequestOrigin: Sendable {
     struct Notes {
         var user: String?
         var route: String?
-        var target: [String: String] = [:]
+        /// The route's path parameters; made into a dictionary only when a line is written.
+        var parameters: Parameters?
         var error: GuesthouseError?
+
+        /// The path parameters naming the target.
+        var target: [String: String] {
+            var target: [String: String] = [:]
+            for (key, value) in parameters ?? [:] { target[String(key)] = String(value) }
+            return target
+        }
     }
 
     @TaskLocal public static var current: RequestOrigin?
@@ -29,11 +37,9 @@ public final class RequestOrigin: Sendable {
 
     /// Notes the route template and the path parameters that name its target.
     func note(route: String, parameters: Parameters) {
-        var target: [String: String] = [:]
-        for (key, value) in parameters { target[String(key)] = String(value) }
         notes.withLock {
             $0.route = route
-            $0.target = target
+            $0.parameters = parameters
         }
     }
 
