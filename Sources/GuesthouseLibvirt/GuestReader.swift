@@ -14,6 +14,7 @@ public final class GuestReader {
         let state = try domain.state()
         let definition = try DomainDefinition(xml: domain.xml())
         let disks = definition.disks.filter { $0.device == "disk" }
+        TouchedDomains.record(definition.uuid)
         return Guest(
             id: definition.uuid, name: definition.name, cpus: definition.vcpus,
             memoryMiB: Int(definition.memoryKiB / 1024),

@@ -8,8 +8,12 @@ import Logging
 /// - Returns: the router and the document it serves (the same route table made both).
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
                         machines: (any MachineProviders)? = nil,
-                        containers: (any ContainerService)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        containers: (any ContainerService)? = nil,
+                        eventHeartbeat: Duration = .seconds(15),
+                        metrics: ServerMetrics? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
+    // Outermost, so it sees every answer, errors included, once the error middleware shaped them.
+    if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory)) }
     router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
     let api = APIRoutes(router: router, document: document)
@@ -19,13 +23,23 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     health.authenticated = false
     api.add(health) { _, _ in HealthResponse.ok }
 
-    SimplestackRoutes(directory: directory, authenticator: authenticator).register(api)
+    SimplestackRoutes(directory: directory, authenticator: authenticator, eventHeartbeat: eventHeartbeat).register(api)
     // One set of providers and one session codec for vmango's JSON API and its web pages.
     let providers = machines ?? NoMachineProviders()
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
+
+    if let metrics {
+        var scrape = Operation(.get, "/metrics", id: "metrics", summary: "Prometheus metrics (text format 0.0.4)",
+                               tag: "server", success: (200, .string()))
+        scrape.successMediaType = "text/plain"
+        api.add(scrape) { request, _ in
+            _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+            return metrics.response()
+        }
+    }
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))
@@ -48,14 +62,26 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
-                             containers: (any ContainerService)? = nil) -> some ApplicationProtocol {
+                             containers: (any ContainerService)? = nil,
+                             metrics: ServerMetrics? = nil) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  machines: machines, containers: containers)
+                                  machines: machines, containers: containers, metrics: metrics)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         logger: logger)
+}
+
+/// `[server] metrics_listen`: `/metrics` alone, without credentials, on its own address (for a
+/// Prometheus on a management network that must not hold API credentials).
+public func buildMetricsApplication(host: String, port: Int, metrics: ServerMetrics,
+                                    logger: Logger) -> some ApplicationProtocol {
+    let router = Router()
+    router.get("/metrics") { _, _ in metrics.response() }
+    return Application(router: router,
+                       configuration: .init(address: .hostname(host, port: port), serverName: "guesthouse-metrics"),
+                       logger: logger)
 }
 
 enum HealthResponse {

@@ -34,18 +34,25 @@ struct BenchCommand: AsyncParsableCommand {
         print("Guesthouse benchmark: \(guests) guests on libvirt's test driver, \(seconds) s per figure, "
               + "\(ProcessInfo.processInfo.activeProcessorCount) cores\n")
 
-        // The floor: the same driver calls in-process, no HTTP.
+        // The floor: libvirt's own calls in-process, no HTTP, no view: a lookup, state and XML for
+        // one guest; the list of all domains and the XML of each.
         Libvirt.initialize()
         let executor = LibvirtExecutor(threads: 4)
-        // No info cache here: the floor is what libvirt and the binding cost for every read.
-        let hypervisor = LibvirtHypervisor(pool: ConnectionPool(executor: executor, infoCacheSeconds: 0),
-                                           executor: executor, uri: uri,
-                                           family: "test", domainType: "test", hostName: "localhost")
+        let conn = try Connection(uri: uri)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) { _ = try await hypervisor.guest(id: guestID) }
+        let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) {
+            try await executor.run {
+                let domain = try conn.domain(uuid: guestID)
+                _ = try domain.state()
+                _ = try domain.xml()
+            }
+        }
         let floorList = try await Self.inProcess(seconds: seconds, concurrency: cores) {
-            let all = try await hypervisor.guests()
-            precondition(all.count == guests)
+            try await executor.run {
+                let all = try conn.allDomains()
+                for domain in all { _ = try domain.xml() }
+                precondition(all.count == guests)
+            }
         }
         print(Self.row("binding: guest info", floorInfo))
         print(Self.row("binding: list \(guests) guests", floorList))

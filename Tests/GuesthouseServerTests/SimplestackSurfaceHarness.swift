@@ -83,6 +83,7 @@ enum SurfaceHarness {
         var config = Config()
         config.users["admin"] = UserConfig(name: "admin", passwordHash: passwordHash)
         config.families = families
+        TestEventLoop.start()
         let executor = LibvirtExecutor.shared
         let pool = ConnectionPool(executor: executor)
         // qemu:///system defines take half a minute on a loaded host.

@@ -20,6 +20,8 @@ public struct Operation: Sendable {
     /// Whether credentials are required.
     public var authenticated = true
     public var successMediaType = "application/json"
+    /// Optional query parameters: name and description.
+    public var queryParameters: [(name: String, description: String)] = []
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
                 body: Schema? = nil, success: (Int, Schema?), errors: [Int] = []) {
@@ -72,6 +74,9 @@ public final class OpenAPIDocument: @unchecked Sendable {
             ]
             let parameters: [[String: Any]] = op.parameterNames.map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            } + op.queryParameters.map {
+                ["name": $0.name, "in": "query", "required": false, "description": $0.description,
+                 "schema": ["type": "string"]]
             }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = op.requestBody {

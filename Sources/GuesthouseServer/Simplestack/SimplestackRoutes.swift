@@ -7,6 +7,8 @@ import Hummingbird
 struct SimplestackRoutes: Sendable {
     let directory: any HypervisorDirectory
     let authenticator: Authenticator
+    /// How often the event stream sends a comment to keep proxies from closing it.
+    var eventHeartbeat: Duration = .seconds(15)
 
     static let prefix = "/{hypervisor}/{host}"
 
@@ -66,5 +68,6 @@ struct SimplestackRoutes: Sendable {
         registerMedia(api)
         registerClone(api)
         registerExport(api)
+        registerEvents(api, heartbeat: eventHeartbeat)
     }
 }
