@@ -26,7 +26,7 @@ public final class HostView: Sendable {
     public static let subscriberBuffer = 1024
 
     private struct State {
-        var guests: [String: Guest] = [:]
+        var guests: [String: ViewedDomain] = [:]
         var uuidByName: [String: String] = [:]
         var connection: Connection?
         var generation: UInt64 = 0
@@ -66,16 +66,26 @@ public final class HostView: Sendable {
 
     /// Every guest, by name. Call after `waitUntilReady`.
     public func guests() -> [Guest] {
-        reconcileIfDue()
-        return state.withLock { Array($0.guests.values) }.sorted { $0.name < $1.name }
+        domains().map(\.guest)
     }
 
     /// The guest `id` (UUID, 32 hex digits or name) names, nil when the view has none.
     public func guest(id: String) -> Guest? {
+        domain(id: id)?.guest
+    }
+
+    /// Every domain with its definition and state, by name. Call after `waitUntilReady`.
+    public func domains() -> [ViewedDomain] {
+        reconcileIfDue()
+        return state.withLock { Array($0.guests.values) }.sorted { $0.definition.name < $1.definition.name }
+    }
+
+    /// The domain `id` (UUID, 32 hex digits or name) names, nil when the view has none.
+    public func domain(id: String) -> ViewedDomain? {
         reconcileIfDue()
         let key = Self.uuidKey(id)
         return state.withLock { state in
-            if let key, let guest = state.guests[key] { return guest }
+            if let key, let domain = state.guests[key] { return domain }
             return state.uuidByName[id].flatMap { state.guests[$0] }
         }
     }
@@ -191,18 +201,18 @@ public final class HostView: Sendable {
         }
     }
 
-    static func readAll(_ conn: Connection) throws -> [Guest] {
+    static func readAll(_ conn: Connection) throws -> [ViewedDomain] {
         let reader = GuestReader(conn: conn)
         return try conn.allDomains().compactMap { domain in
             do {
-                return try reader.guest(domain)
+                return try reader.viewed(domain)
             } catch let error as LibvirtError where error.kind == .notFound {
                 return nil  // undefined while we listed it
             }
         }
     }
 
-    private func finishBuild(generation: UInt64, guests: [Guest]?, error: (any Error)?) {
+    private func finishBuild(generation: UInt64, guests: [ViewedDomain]?, error: (any Error)?) {
         let now = ContinuousClock.now
         var vanished: [Guest] = []
         var reconnected = false
@@ -212,13 +222,14 @@ public final class HostView: Sendable {
             let waiting = state.waiting
             state.waiting = []
             guard let guests else { return (waiting, false) }
-            let fresh = Dictionary(guests.map { ($0.id.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+            let fresh = Dictionary(guests.map { ($0.guest.id.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
             if state.builtAt != nil {
                 reconnected = generation > 1
-                vanished = state.guests.values.filter { fresh[$0.id.lowercased()] == nil }
+                vanished = state.guests.values.map(\.guest).filter { fresh[$0.id.lowercased()] == nil }
             }
             state.guests = fresh
-            state.uuidByName = Dictionary(guests.map { ($0.name, $0.id.lowercased()) }, uniquingKeysWith: { a, _ in a })
+            state.uuidByName = Dictionary(guests.map { ($0.guest.name, $0.guest.id.lowercased()) },
+                                          uniquingKeysWith: { a, _ in a })
             state.ready = true
             state.builtAt = now
             state.reconciledAt = now
@@ -312,7 +323,7 @@ public final class HostView: Sendable {
                 let read = self.refresh(uuids, conn)
                 for pending in batch {
                     guard let action = pending.action else { continue }
-                    let guest = read[pending.uuid] ?? nil
+                    let guest = (read[pending.uuid] ?? nil)?.guest
                     self.publish(HostEvent(type: .guest, action: action, id: guest?.id ?? pending.uuid,
                                            name: guest?.name ?? pending.name,
                                            state: pending.impliedState ?? guest?.state ?? .stopped))
@@ -324,14 +335,14 @@ public final class HostView: Sendable {
     /// Re-reads these domains (by UUID) and applies what it found: a domain that is gone leaves the
     /// view. Runs on the executor. Returns each domain as read (nil: gone).
     @discardableResult
-    func refresh(_ uuids: some Collection<String>, _ conn: Connection) -> [String: Guest?] {
+    func refresh(_ uuids: some Collection<String>, _ conn: Connection) -> [String: ViewedDomain?] {
         guard !uuids.isEmpty else { return [:] }
         return reads.withLock {
             let reader = GuestReader(conn: conn)
-            var read: [String: Guest?] = [:]
+            var read: [String: ViewedDomain?] = [:]
             for uuid in uuids {
                 do {
-                    read[uuid] = try reader.guest(conn.domain(uuid: uuid))
+                    read[uuid] = try reader.viewed(conn.domain(uuid: uuid))
                 } catch let error as LibvirtError where error.kind == .notFound {
                     read[uuid] = .some(nil)
                 } catch {
@@ -359,11 +370,11 @@ public final class HostView: Sendable {
         refresh(uuids, conn)
     }
 
-    private static func apply(_ state: inout State, uuid: String, guest: Guest?) {
-        if let old = state.guests[uuid], state.uuidByName[old.name] == uuid { state.uuidByName[old.name] = nil }
+    private static func apply(_ state: inout State, uuid: String, guest: ViewedDomain?) {
+        if let old = state.guests[uuid], state.uuidByName[old.guest.name] == uuid { state.uuidByName[old.guest.name] = nil }
         if let guest {
             state.guests[uuid] = guest
-            state.uuidByName[guest.name] = uuid
+            state.uuidByName[guest.guest.name] = uuid
         } else {
             state.guests[uuid] = nil
         }
@@ -388,28 +399,26 @@ public final class HostView: Sendable {
             guard active else { return }
             let guests = self.state.withLock { $0.generation == generation ? Array($0.guests.values) : [] }
             let reader = GuestReader(conn: conn)
-            var changed: [Guest] = []
-            for guest in guests {
-                let disks = guest.disks.filter { $0.device == "disk" }
-                let hdd = disks.last.flatMap(reader.capacity(of:)).map(GuestReader.gibibytes)
-                let ip = guest.state == .started ? reader.address(of: guest.interfaces) : nil
-                if hdd != guest.hddGiB || ip != guest.ip {
-                    var updated = guest
-                    updated.hddGiB = hdd
-                    updated.ip = ip
-                    changed.append(updated)
+            var changed: [(old: ViewedDomain, new: ViewedDomain)] = []
+            for domain in guests {
+                var capacities: [String: UInt64] = [:]
+                for disk in domain.definition.disks where disk.device == "disk" {
+                    capacities[disk.target] = reader.capacity(of: disk)
+                }
+                let ip = domain.state == .running ? reader.address(of: domain.definition.interfaces) : nil
+                if capacities != domain.diskCapacities || ip != domain.ip {
+                    changed.append((domain, domain.reconciled(capacities: capacities, ip: ip)))
                 }
             }
             guard !changed.isEmpty else { return }
             self.reads.withLock {
                 self.state.withLock { state in
                     guard state.generation == generation else { return }
-                    for guest in changed {
-                        let key = guest.id.lowercased()
+                    for (old, new) in changed {
+                        let key = old.guest.id.lowercased()
                         // Only where nothing re-read the domain meanwhile.
-                        guard let current = state.guests[key], current.disks == guest.disks,
-                              current.interfaces == guest.interfaces, current.state == guest.state else { continue }
-                        state.guests[key] = guest
+                        guard let current = state.guests[key], current.guest == old.guest else { continue }
+                        state.guests[key] = new
                     }
                 }
             }

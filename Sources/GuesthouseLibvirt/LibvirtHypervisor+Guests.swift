@@ -7,7 +7,7 @@ extension LibvirtHypervisor {
     public func guests() async throws -> [Guest] {
         if let view = try await readyView() { return view.guests() }
         return try await withConnection("guest list", readOnly: true) { conn in
-            try HostView.readAll(conn)
+            try HostView.readAll(conn).map(\.guest)
         }
     }
 
@@ -24,8 +24,8 @@ extension LibvirtHypervisor {
     }
 
     /// The view of this host for this request's connection, once it holds a full read; nil where
-    /// the driver has no events.
-    func readyView() async throws -> HostView? {
+    /// the driver has no events (read libvirt then).
+    public func readyView() async throws -> HostView? {
         _ = try await pool.connection(uri: uri, credentials: credentials)
         let view = pool.view(uri: uri, credentials: credentials)
         guard view.isEventDriven else { return nil }

@@ -23,8 +23,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent HTTP connections.")
     var connections = 64
 
-    @Option(help: "Loopback port for the server under test.")
+    @Option(help: "Loopback port for the server under test (and the next one for the qemu part).")
     var port = 18_980
+
+    @Option(help: "Inactive domains defined on qemu:///system for the list comparison there (0: skip it).")
+    var qemuGuests = 1000
 
     func run() async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("guesthouse-bench-\(getpid())")
@@ -95,11 +98,29 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "  of which private (anonymous) %.1f MiB, mapped files (code of the binary and its "
                      + "libraries, shared and reclaimable) %.1f MiB", anon, file))
         print("")
-        print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
-        print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
-        print(String(format: "guest info over HTTP / binding floor:  %.2f", info.rate / floorInfo.rate))
-        print(String(format: "info on any of \(guests) guests / healthz: %.2f (each guest read about every %.1f s, "
-                     + "the cache keeps reads 1 s)", infoSpread.rate / health.rate, Double(guests) / max(infoSpread.rate, 1)))
+        child.stop()
+        var qemu: BenchQemuList.Result?
+        if qemuGuests > 0 {
+            qemu = try await BenchQemuList.run(count: qemuGuests, seconds: seconds, connections: connections,
+                                               port: port, work: work)
+            if let qemu {
+                print(Self.row("qemu: libvirt list + XML", qemu.floor))
+                print(Self.row("qemu: http list", qemu.http))
+            }
+        }
+        print("")
+        let errors = [health, info, infoSpread, list].map(\.errors).reduce(0, +) + (qemu?.http.errors ?? 0)
+        print(String(format: "guest info over HTTP / healthz:                 %.2f (target >= 0.8)", info.rate / health.rate))
+        print(String(format: "info on any of \(guests) guests / healthz:       %.2f", infoSpread.rate / health.rate))
+        print(String(format: "guest list over HTTP / libvirt list + XML:      %.2f (target >= 1.0, test driver)",
+                     list.rate / floorList.rate))
+        if let qemu {
+            print(String(format: "qemu:///system list over HTTP / list + XML:     %.2f (target >= 10)",
+                         qemu.http.rate / qemu.floor.rate))
+        }
+        print(String(format: "guest info over HTTP / libvirt lookup + XML:    %.2f", info.rate / floorInfo.rate))
+        print(String(format: "RSS after load:                                 %.1f MiB (target < 50)", rss))
+        print("errors: \(errors) (target 0)")
     }
 
     struct Figures {
@@ -207,6 +228,7 @@ struct BenchServer {
     }
 
     func stop() {
+        guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }
