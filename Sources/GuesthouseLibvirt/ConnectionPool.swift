@@ -19,6 +19,9 @@ public final class ConnectionPool: Sendable {
     private let logger: Logger
     /// Where libvirt call latencies and events are recorded.
     let metrics: any MetricsFactory
+    /// Where the views' re-reads and rebuilds run: two workers of their own, so events are applied
+    /// at once even while slow operations occupy every worker of `executor`.
+    private let viewExecutor: LibvirtExecutor
     private let state = Locked(State())
 
     private struct State {
@@ -37,6 +40,7 @@ public final class ConnectionPool: Sendable {
                 metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.metrics = metrics
         self.executor = executor
+        self.viewExecutor = LibvirtExecutor(threads: 2)
         self.connectTimeout = connectTimeout
         self.logger = logger
     }
@@ -118,7 +122,7 @@ public final class ConnectionPool: Sendable {
 
     private func view(_ state: inout State, _ key: Key) -> HostView {
         if let view = state.views[key] { return view }
-        let view = HostView(uri: key.uri, executor: executor, logger: logger, metrics: metrics)
+        let view = HostView(uri: key.uri, executor: viewExecutor, logger: logger, metrics: metrics)
         view.reopen.withLock {
             $0 = { [weak self] in
                 guard let self else { return false }

@@ -42,7 +42,7 @@ enum BenchQemuList {
         defer { child.stop() }
         let header = "x-simplestack-hypervisor-token: \(child.token)"
         // The first list waits for the server's view (one full read); then wrk.
-        _ = try Wrk.run(url: "\(child.base)/kvm/localhost/guests", header: header, seconds: 1, connections: 1)
+        _ = try Wrk.run(url: "\(child.base)/kvm/localhost/guests", header: header, seconds: 1, connections: 2)
         let http = try Wrk.run(url: "\(child.base)/kvm/localhost/guests", header: header, seconds: seconds,
                                connections: min(connections, 16))
         return Result(floor: floor, http: http)
