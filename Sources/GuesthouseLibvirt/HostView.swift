@@ -359,7 +359,13 @@ public final class HostView: Sendable {
     /// After a write of this server: re-reads what it touched, and adds or drops domains whose
     /// presence changed (creates, clones, imports and deletes), before the write answers.
     func refreshAfterWrite(touched: Set<String>, _ conn: Connection) {
-        let current = state.withLock { $0.connection === conn && $0.ready }
+        let current = state.withLock { state -> Bool in
+            guard state.connection === conn else { return false }
+            if state.ready { return true }
+            // A full read is under way and may have read before this write: re-read after it.
+            state.pending += touched.map { Pending(uuid: $0, name: "", action: nil, impliedState: nil) }
+            return false
+        }
         guard current else { return }
         var uuids = touched
         if let listed = try? Set(conn.allDomains().map { $0.uuid.lowercased() }) {
