@@ -100,6 +100,17 @@ struct TableReader {
         }
     }
 
+    /// "host:port" (IPv6 in brackets; an empty host is every address).
+    func address(_ text: String, key: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw fail(key, "must be address:port, e.g. \"127.0.0.1:8080\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
     mutating func config(_ root: TOMLTable) throws -> Config {
         var config = Config()
         for key in root.keys where !Config.knownSections.contains(key) {
@@ -107,24 +118,22 @@ struct TableReader {
         }
         if let s = try table(root, "server", path: "server") {
             try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
-                             "connect_timeout", "info_cache_ms", "stop_timeout"], path: "server")
+                             "connect_timeout", "info_cache_ms", "stop_timeout", "metrics_listen"], path: "server")
             if let listen = try string(s, "listen", path: "server") {
-                guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                      (0...65535).contains(port) else {
-                    throw fail("server.listen", "must be address:port, e.g. \"127.0.0.1:8080\"")
-                }
-                var host = String(listen[..<colon])
-                if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-                config.server.host = host.isEmpty ? "0.0.0.0" : host
-                config.server.port = port
+                (config.server.host, config.server.port) = try address(listen, key: "server.listen")
+            }
+            if let listen = try string(s, "metrics_listen", path: "server") {
+                config.server.metricsListen = try address(listen, key: "server.metrics_listen")
             }
             config.server.sessionSecret = try string(s, "session_secret", path: "server")
             config.server.trustedProxies = try strings(s, "trusted_proxies", path: "server") ?? []
             if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
                 config.server.connectTimeoutSeconds = Double(t)
             }
-            if let ms = try int(s, "info_cache_ms", path: "server", range: 0...60_000) {
-                config.server.infoCacheSeconds = Double(ms) / 1000
+            if try int(s, "info_cache_ms", path: "server", range: 0...60_000) != nil {
+                config.server.deprecations.append(
+                    "\(file): server.info_cache_ms is deprecated and ignored: guests are served from a view "
+                    + "that libvirt's events keep current; remove the key")
             }
             if let t = try int(s, "stop_timeout", path: "server", range: 1...3600) {
                 config.server.stopTimeoutSeconds = Double(t)

@@ -9,8 +9,12 @@ import Logging
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
                         machines: (any MachineProviders)? = nil,
                         containers: (any ContainerService)? = nil,
-                        operations: OperationRegistry = OperationRegistry()) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        operations: OperationRegistry = OperationRegistry(),
+                        eventHeartbeat: Duration = .seconds(15),
+                        metrics: ServerMetrics? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
+    // Outermost, so it sees every answer, errors included, once the error middleware shaped them.
+    if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory)) }
     router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
     let api = APIRoutes(router: router, document: document)
@@ -20,7 +24,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     health.authenticated = false
     api.add(health) { _, _ in HealthResponse.ok }
 
-    SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations).register(api)
+    SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
+                      eventHeartbeat: eventHeartbeat).register(api)
     OperationRoutes(registry: operations).register(api)
     // One set of providers and one session codec for vmango's JSON API and its web pages.
     let providers = machines ?? NoMachineProviders()
@@ -29,6 +34,16 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
                  operations: operations).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
+
+    if let metrics {
+        var scrape = Operation(.get, "/metrics", id: "metrics", summary: "Prometheus metrics (text format 0.0.4)",
+                               tag: "server", success: (200, .string()))
+        scrape.successMediaType = "text/plain"
+        api.add(scrape) { request, _ in
+            _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+            return metrics.response()
+        }
+    }
 
     var openapi = Operation(.get, "/openapi.json", id: "openapi", summary: "This document", tag: "server",
                             success: (200, .object([:])))
@@ -52,14 +67,26 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
                              containers: (any ContainerService)? = nil,
-                             operations: OperationRegistry = OperationRegistry()) -> some ApplicationProtocol {
+                             operations: OperationRegistry = OperationRegistry(),
+                             metrics: ServerMetrics? = nil) -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                  machines: machines, containers: containers, operations: operations)
+                                  machines: machines, containers: containers, operations: operations, metrics: metrics)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         logger: logger)
+}
+
+/// `[server] metrics_listen`: `/metrics` alone, without credentials, on its own address (for a
+/// Prometheus on a management network that must not hold API credentials).
+public func buildMetricsApplication(host: String, port: Int, metrics: ServerMetrics,
+                                    logger: Logger) -> some ApplicationProtocol {
+    let router = Router()
+    router.get("/metrics") { _, _ in metrics.response() }
+    return Application(router: router,
+                       configuration: .init(address: .hostname(host, port: port), serverName: "guesthouse-metrics"),
+                       logger: logger)
 }
 
 enum HealthResponse {

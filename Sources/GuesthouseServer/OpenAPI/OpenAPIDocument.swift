@@ -20,8 +20,8 @@ public struct Operation: Sendable {
     /// Whether credentials are required.
     public var authenticated = true
     public var successMediaType = "application/json"
-    /// Query parameters (strings) the operation reads.
-    public var queryParameters: [String] = []
+    /// Optional query parameters: name and description.
+    public var queryParameters: [(name: String, description: String)] = []
     /// Whether `Prefer: respond-async` turns the call into a 202 and an operation.
     public var acceptsAsync = false
     /// Whether the success answer carries an `ETag` (see `EntityTag`).
@@ -83,8 +83,10 @@ public final class OpenAPIDocument: @unchecked Sendable {
             ]
             var parameters: [[String: Any]] = op.parameterNames.map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            } + op.queryParameters.map {
+                ["name": $0.name, "in": "query", "required": false, "description": $0.description,
+                 "schema": ["type": "string"]]
             }
-            parameters += op.queryParameters.map { ["name": $0, "in": "query", "schema": ["type": "string"]] }
             if op.acceptsAsync {
                 parameters.append(["name": "Prefer", "in": "header", "schema": ["type": "string", "enum": ["respond-async"]],
                                    "description": "respond-async: answer 202 with Location /operations/{id} (RFC 7240)"])
