@@ -2,6 +2,7 @@ import Foundation
 import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
+import HummingbirdTLS
 import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
@@ -44,17 +45,21 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     return (router, document)
 }
 
-/// Builds the whole application for `config`.
+/// Builds the whole application for `config`: HTTPS when `tls` is given (`ServerTLS.configuration`),
+/// plain HTTP otherwise.
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
-                             containers: (any ContainerService)? = nil) -> some ApplicationProtocol {
+                             containers: (any ContainerService)? = nil,
+                             tls: TLSConfiguration? = nil) throws -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
                                   machines: machines, containers: containers)
     return Application(
         router: router,
+        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
+        onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)
 }
 

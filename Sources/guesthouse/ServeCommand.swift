@@ -7,6 +7,7 @@ import GuesthouseSpool
 import GuesthouseVmango
 import GuesthouseCore
 import HummingbirdBcrypt
+import HummingbirdTLS
 import Libvirt
 import Logging
 import ServiceLifecycle
@@ -42,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let listen {
             settings = try Config.parse("[server]\nlisten = \"\(listen)\"", file: "--listen").merging(server: settings)
         }
+        let tls: TLSConfiguration?
+        do {
+            tls = try ServerTLS.configuration(for: settings.server, file: config ?? "embedded demo")
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
         Libvirt.initialize()
         let executor = LibvirtExecutor(threads: 16)
         let pool = ConnectionPool(executor: executor, connectTimeout: settings.server.connectTimeoutSeconds,
@@ -60,8 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
             EmbeddedDemo.printWelcome(settings)
         }
         let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
-        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
-                                   containers: containers)
+        let app = try buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
+                                       containers: containers, tls: tls)
         if settings.wirt != nil, let config {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)
