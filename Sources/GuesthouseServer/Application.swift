@@ -11,8 +11,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
                         machines: (any MachineProviders)? = nil,
                         containers: (any ContainerService)? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
-    router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
+    router.add(middleware: ErrorMiddleware(routes: document))
     let api = APIRoutes(router: router, document: document)
 
     var health = Operation(.get, "/healthz", id: "health", summary: "Liveness; needs no credentials", tag: "server",
