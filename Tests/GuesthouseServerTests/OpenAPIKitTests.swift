@@ -14,6 +14,12 @@ import Testing
             #expect(warnings.isEmpty, "\(warnings)")
             #expect(document.paths.count > 20)
 
+            // A body the route also takes none of is optional (reboot, snapshot), others required.
+            let reboot = document.paths["/{hypervisor}/{host}/guests/{guest_id}/reboot"]?.pathItemValue?.put
+            #expect(reboot?.requestBody?.requestValue?.required == false)
+            let create = document.paths["/{hypervisor}/{host}/guests"]?.pathItemValue?.post
+            #expect(create?.requestBody?.requestValue?.required == true)
+
             // Every operation documents its errors with a body: 401 where credentials are needed,
             // each error status with a JSON schema of its API's error shape.
             for (path, item) in document.paths {
