@@ -26,7 +26,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var sessionSecret: String?
-    public var trustedProxies: [String] = []
+    /// `ssl_cert`: the PEM certificate chain served over HTTPS; set together with `tlsKeyPath`.
+    public var tlsCertificatePath: String?
+    /// `ssl_key`: the PEM private key of `tlsCertificatePath`.
+    public var tlsKeyPath: String?
+    /// Whether HTTPS is asked for (both `ssl_cert` and `ssl_key` are set).
+    public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
     /// How long a libvirt connection may take to open before the request answers 502, in seconds.
     public var connectTimeoutSeconds: Double = 10
     /// How long a graceful `stop` waits for the guest to be off before it answers 409, in seconds.

@@ -7,6 +7,12 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     public var key: String
     public var message: String
     public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+
+    public init(file: String, key: String, message: String) {
+        self.file = file
+        self.key = key
+        self.message = message
+    }
 }
 
 extension Config {
@@ -26,6 +32,19 @@ extension Config {
             throw ConfigError(file: path, key: "", message: "cannot read: \(error.localizedDescription)")
         }
         return try parse(text, file: path)
+            .resolvingServerFiles(against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// This config with relative `ssl_cert` and `ssl_key` paths taken relative to `directory`.
+    func resolvingServerFiles(against directory: String) -> Config {
+        var resolved = self
+        func resolve(_ path: String?) -> String? {
+            guard let path, !path.hasPrefix("/") else { return path }
+            return URL(fileURLWithPath: directory).appendingPathComponent(path).path
+        }
+        resolved.server.tlsCertificatePath = resolve(server.tlsCertificatePath)
+        resolved.server.tlsKeyPath = resolve(server.tlsKeyPath)
+        return resolved
     }
 
     /// Parses and validates TOML text; `file` names it in errors.
@@ -126,7 +145,7 @@ struct TableReader {
                 config.server.metricsListen = try address(listen, key: "server.metrics_listen")
             }
             config.server.sessionSecret = try string(s, "session_secret", path: "server")
-            config.server.trustedProxies = try strings(s, "trusted_proxies", path: "server") ?? []
+            try readTLS(s, into: &config.server)
             if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
                 config.server.connectTimeoutSeconds = Double(t)
             }

@@ -2,6 +2,7 @@ import Foundation
 import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
+import HummingbirdTLS
 import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
@@ -15,8 +16,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let router = Router(context: GuesthouseContext.self)
     // Outermost, so it sees every answer, errors included, once the error middleware shaped them.
     if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory)) }
-    router.add(middleware: ErrorMiddleware())
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
+    router.add(middleware: ErrorMiddleware(routes: document))
     let api = APIRoutes(router: router, document: document)
 
     var health = Operation(.get, "/healthz", id: "health", summary: "Liveness; needs no credentials", tag: "server",
@@ -62,19 +63,23 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     return (router, document)
 }
 
-/// Builds the whole application for `config`.
+/// Builds the whole application for `config`: HTTPS when `tls` is given (`ServerTLS.configuration`),
+/// plain HTTP otherwise.
 public func buildApplication(config: Config, directory: any HypervisorDirectory, logger: Logger,
                              authenticator: Authenticator? = nil,
                              machines: (any MachineProviders)? = nil,
                              containers: (any ContainerService)? = nil,
                              operations: OperationRegistry = OperationRegistry(),
-                             metrics: ServerMetrics? = nil) -> some ApplicationProtocol {
+                             metrics: ServerMetrics? = nil,
+                             tls: TLSConfiguration? = nil) throws -> some ApplicationProtocol {
     let authenticator = authenticator ?? Authenticator(users: config.users)
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics)
     return Application(
         router: router,
+        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
+        onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)
 }
 

@@ -7,6 +7,7 @@ import GuesthouseSpool
 import GuesthouseVmango
 import GuesthouseCore
 import HummingbirdBcrypt
+import HummingbirdTLS
 import Libvirt
 import Logging
 import ServiceLifecycle
@@ -42,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let listen {
             settings = try Config.parse("[server]\nlisten = \"\(listen)\"", file: "--listen").merging(server: settings)
         }
+        let tls: TLSConfiguration?
+        do {
+            tls = try ServerTLS.configuration(for: settings.server, file: config ?? "embedded demo")
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
         for deprecation in settings.server.deprecations { logger.warning("\(deprecation)") }
         // libvirt's event loop (keepalive, close callbacks, the events that keep the hosts' views):
         // made here, run first in the service group and stopped last.
@@ -69,8 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if config != nil { await Self.reapplyVLANNetworks(directory, logger: logger) }
         let containers = await Self.containerParts(settings, pool: pool, executor: executor, logger: logger)
-        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
-                                   containers: containers, metrics: metrics)
+        let app = try buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
+                                       containers: containers, metrics: metrics, tls: tls)
         var services: [any Service] = [eventLoop, app]
         if let (host, port) = settings.server.metricsListen {
             services.append(buildMetricsApplication(host: host, port: port, metrics: metrics, logger: logger))

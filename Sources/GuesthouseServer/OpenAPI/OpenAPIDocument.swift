@@ -11,6 +11,8 @@ public struct Operation: Sendable {
     public var summary: String
     public var tag: String
     public var requestBody: Schema?
+    /// Whether the request body must be sent (false: the route also takes none, e.g. reboot).
+    public var requestBodyRequired = true
     /// The media type of the request body.
     public var requestMediaType = "application/json"
     /// Success status and schema (nil: no body).
@@ -30,14 +32,15 @@ public struct Operation: Sendable {
     public var ifMatch: Bool
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
-                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = [], etag: Bool = false,
-                ifMatch: Bool = false) {
+                body: Schema? = nil, bodyRequired: Bool = true, success: (Int, Schema?), errors: [Int] = [],
+                etag: Bool = false, ifMatch: Bool = false) {
         self.method = method
         self.path = path
         self.id = id
         self.summary = summary
         self.tag = tag
         self.requestBody = body
+        self.requestBodyRequired = bodyRequired
         self.success = success
         self.errors = errors
         self.etag = etag
@@ -100,7 +103,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
             }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = op.requestBody {
-                entry["requestBody"] = ["required": true, "content": [op.requestMediaType: ["schema": body.json]]]
+                entry["requestBody"] = ["required": op.requestBodyRequired, "content": [op.requestMediaType: ["schema": body.json]]]
             }
             var responses: [String: Any] = [:]
             let (status, schema) = op.success
