@@ -36,12 +36,26 @@ public struct ServerConfig: Sendable, Equatable {
     public var loginWindowSeconds = 60
     /// `audit_log`: the file every change is appended to as a JSON line; nil: the logger only.
     public var auditLog: String?
+    /// `ssl_cert`: the PEM certificate chain served over HTTPS; set together with `tlsKeyPath`.
+    public var tlsCertificatePath: String?
+    /// `ssl_key`: the PEM private key of `tlsCertificatePath`.
+    public var tlsKeyPath: String?
+    /// Whether HTTPS is asked for (both `ssl_cert` and `ssl_key` are set).
+    public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
     /// How long a libvirt connection may take to open before the request answers 502, in seconds.
     public var connectTimeoutSeconds: Double = 10
-    /// How long a guest's info read from libvirt may be served again, in seconds (0: never).
-    public var infoCacheSeconds: Double = 1
     /// How long a graceful `stop` waits for the guest to be off before it answers 409, in seconds.
     public var stopTimeoutSeconds: Double = 30
+    /// `[server] metrics_listen`: a separate address for `GET /metrics` without credentials (for a
+    /// Prometheus on a management network); without it, `/metrics` is on `listen` with credentials.
+    public var metricsListen: (host: String, port: Int)? {
+        get { metricsHost.map { ($0, metricsPort) } }
+        set { metricsHost = newValue?.host; metricsPort = newValue?.port ?? 0 }
+    }
+    var metricsHost: String?
+    var metricsPort = 0
+    /// Keys that are accepted but no longer do anything, with what to do instead (logged at start).
+    public var deprecations: [String] = []
     public init() {}
 }
 

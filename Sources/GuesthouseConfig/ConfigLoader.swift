@@ -7,6 +7,12 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     public var key: String
     public var message: String
     public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+
+    public init(file: String, key: String, message: String) {
+        self.file = file
+        self.key = key
+        self.message = message
+    }
 }
 
 extension Config {
@@ -26,6 +32,19 @@ extension Config {
             throw ConfigError(file: path, key: "", message: "cannot read: \(error.localizedDescription)")
         }
         return try parse(text, file: path)
+            .resolvingServerFiles(against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// This config with relative `ssl_cert` and `ssl_key` paths taken relative to `directory`.
+    func resolvingServerFiles(against directory: String) -> Config {
+        var resolved = self
+        func resolve(_ path: String?) -> String? {
+            guard let path, !path.hasPrefix("/") else { return path }
+            return URL(fileURLWithPath: directory).appendingPathComponent(path).path
+        }
+        resolved.server.tlsCertificatePath = resolve(server.tlsCertificatePath)
+        resolved.server.tlsKeyPath = resolve(server.tlsKeyPath)
+        return resolved
     }
 
     /// Parses and validates TOML text; `file` names it in errors.
@@ -100,6 +119,17 @@ struct TableReader {
         }
     }
 
+    /// "host:port" (IPv6 in brackets; an empty host is every address).
+    func address(_ text: String, key: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw fail(key, "must be address:port, e.g. \"127.0.0.1:8080\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
     mutating func config(_ root: TOMLTable) throws -> Config {
         var config = Config()
         for key in root.keys where !Config.knownSections.contains(key) {
@@ -107,17 +137,13 @@ struct TableReader {
         }
         if let s = try table(root, "server", path: "server") {
             try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
-                             "connect_timeout", "info_cache_ms", "stop_timeout", "login_failures_per_user",
+                             "connect_timeout", "info_cache_ms", "stop_timeout", "metrics_listen", "login_failures_per_user",
                              "login_failures_per_address", "login_window", "audit_log"], path: "server")
             if let listen = try string(s, "listen", path: "server") {
-                guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                      (0...65535).contains(port) else {
-                    throw fail("server.listen", "must be address:port, e.g. \"127.0.0.1:8080\"")
-                }
-                var host = String(listen[..<colon])
-                if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-                config.server.host = host.isEmpty ? "0.0.0.0" : host
-                config.server.port = port
+                (config.server.host, config.server.port) = try address(listen, key: "server.listen")
+            }
+            if let listen = try string(s, "metrics_listen", path: "server") {
+                config.server.metricsListen = try address(listen, key: "server.metrics_listen")
             }
             config.server.sessionSecret = try string(s, "session_secret", path: "server")
             config.server.trustedProxies = try strings(s, "trusted_proxies", path: "server") ?? []
@@ -137,11 +163,14 @@ struct TableReader {
                 guard path.hasPrefix("/") else { throw fail("server.audit_log", "must be an absolute path") }
                 config.server.auditLog = path
             }
+            try readTLS(s, into: &config.server)
             if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
                 config.server.connectTimeoutSeconds = Double(t)
             }
-            if let ms = try int(s, "info_cache_ms", path: "server", range: 0...60_000) {
-                config.server.infoCacheSeconds = Double(ms) / 1000
+            if try int(s, "info_cache_ms", path: "server", range: 0...60_000) != nil {
+                config.server.deprecations.append(
+                    "\(file): server.info_cache_ms is deprecated and ignored: guests are served from a view "
+                    + "that libvirt's events keep current; remove the key")
             }
             if let t = try int(s, "stop_timeout", path: "server", range: 1...3600) {
                 config.server.stopTimeoutSeconds = Double(t)

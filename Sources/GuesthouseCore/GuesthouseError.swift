@@ -8,6 +8,8 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
         case invalidArguments = "InvalidArguments"
         case unauthorized = "Unauthorized"
         case operationNotAllowed = "OperationNotAllowed"
+        /// The path exists but not with this method (the response's `Allow` header lists those it has).
+        case methodNotAllowed = "MethodNotAllowed"
         case featureNotImplemented = "FeatureNotImplemented"
         case hypervisorError = "HypervisorError"
         case internalError = "InternalError"
@@ -24,6 +26,7 @@ public struct GuesthouseError: Error, Sendable, Equatable, CustomStringConvertib
             case .invalidArguments: 400
             case .unauthorized: 401
             case .operationNotAllowed: 409
+            case .methodNotAllowed: 405
             case .featureNotImplemented: 501
             case .hypervisorError: 502
             case .internalError: 500

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GuesthouseCore
 import Libvirt
@@ -21,15 +22,19 @@ public final class ConnectionPool: Sendable {
     public let locks: LibvirtLocks
     private let connectTimeout: Double
     private let logger: Logger
+    /// Where libvirt call latencies and events are recorded.
+    let metrics: any MetricsFactory
+    /// Where the views' re-reads and rebuilds run: two workers of their own, so events are applied
+    /// at once even while slow operations occupy every worker of `executor`.
+    private let viewExecutor: LibvirtExecutor
     private let state = Locked(State())
 
     private struct State {
         var open: [Key: Connection] = [:]
         var opening: [Key: Task<Connection, any Error>] = [:]
+        /// One view per key: it outlives the connection, so a reopen rebuilds it in place.
+        var views: [Key: HostView] = [:]
     }
-
-    /// Recently read guest infos (see `GuestInfoCache`).
-    public let guestInfo: GuestInfoCache
 
     /// Made once by the build function and shared by every interface.
     /// - Parameters:
@@ -37,13 +42,16 @@ public final class ConnectionPool: Sendable {
     ///   - deadlines: keeps the deadlines of opens and calls.
     ///   - locks: the per-domain and per-network locks.
     ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
+    ///   - metrics: where libvirt call latencies, connections and events are recorded.
     public init(executor: LibvirtExecutor, deadlines: DeadlineWatch, locks: LibvirtLocks,
-                connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
-                logger: Logger = Logger(label: "guesthouse.libvirt")) {
-        self.guestInfo = GuestInfoCache(ttl: .milliseconds(Int64(infoCacheSeconds * 1000)))
+                connectTimeout: Double = 10,
+                logger: Logger = Logger(label: "guesthouse.libvirt"),
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = metrics
         self.executor = executor
         self.deadlines = deadlines
         self.locks = locks
+        self.viewExecutor = LibvirtExecutor(threads: 2)
         self.connectTimeout = connectTimeout
         self.logger = logger
     }
@@ -58,14 +66,20 @@ public final class ConnectionPool: Sendable {
                 // The hot path: an open connection, handed out with no task and no timer.
                 if conn.isAlive { return .open(conn) }
                 state.open[key] = nil
+                state.views[key]?.detach()
                 logger.info("libvirt connection lost, reopening", metadata: ["uri": "\(uri)"])
             }
             if let pending = state.opening[key] { return .opening(pending) }
             // The open stays registered until libvirt returns, even after callers gave up on it, so a
             // host that hangs costs one blocked worker, not one per request.
+            let view = self.view(&state, key)
             let task = Task { [executor, registry = self.state] () throws -> Connection in
                 do {
-                    let conn = try await executor.run { try Self.open(uri: uri, credentials: credentials) }
+                    let conn = try await executor.run {
+                        let conn = try Self.open(uri: uri, credentials: credentials)
+                        view.attach(conn)
+                        return conn
+                    }
                     registry.withLock { registry in
                         registry.opening[key] = nil
                         registry.open[key] = conn
@@ -105,11 +119,13 @@ public final class ConnectionPool: Sendable {
         let conn = try runOnExecutorWaiting(executor, seconds: connectTimeout, what: "hypervisor \(uri)") {
             try Self.open(uri: uri, credentials: credentials)
         }
-        return state.withLock { state in
-            if let other = state.open[key], other.isAlive { return other }
+        let (kept, attaching) = state.withLock { state -> (Connection, HostView?) in
+            if let other = state.open[key], other.isAlive { return (other, nil) }
             state.open[key] = conn
-            return conn
+            return (conn, self.view(&state, key))
         }
+        attaching?.attach(kept)
+        return kept
     }
 
     /// Opens a connection (blocking; on the executor), with keepalive for remote hosts.
@@ -129,10 +145,63 @@ public final class ConnectionPool: Sendable {
         return uri[range.upperBound...].first.map { $0 != "/" } ?? false
     }
 
-    /// Drops the connection to `uri` (after a failure that suggests it is dead); the next request reopens.
+    /// Drops the connection to `uri` (after a failure that suggests it is dead); the next request
+    /// reopens it, and its view is rebuilt from a full read.
     public func evict(uri: String, credentials: LibvirtCredentials? = nil) {
         let key = Key(uri: uri, credentials: credentials)
-        _ = state.withLock { $0.open.removeValue(forKey: key) }
+        let view = state.withLock { state -> HostView? in
+            guard state.open.removeValue(forKey: key) != nil else { return nil }
+            return state.views[key]
+        }
+        view?.detach()
+    }
+
+    /// The view of the host behind `uri` as these credentials see it (made on first use; it holds
+    /// guests once a connection for the same key opened).
+    public func view(uri: String, credentials: LibvirtCredentials? = nil) -> HostView {
+        state.withLock { view(&$0, Key(uri: uri, credentials: credentials)) }
+    }
+
+    private func view(_ state: inout State, _ key: Key) -> HostView {
+        if let view = state.views[key] { return view }
+        let view = HostView(uri: key.uri, executor: viewExecutor, logger: logger, metrics: metrics)
+        view.reopen.withLock {
+            $0 = { [weak self] in
+                guard let self else { return false }
+                return (try? await self.connection(uri: key.uri, credentials: key.credentials)) != nil
+            }
+        }
+        state.views[key] = view
+        return view
+    }
+
+    /// Sets the gauges of connections per host and state and of each view's size and age (one
+    /// series per URI; views of several credentials on one URI add up).
+    public func collectMetrics(_ factory: any MetricsFactory) {
+        let (open, opening, views) = state.withLock { state in
+            (state.open.keys.map(\.uri), state.opening.keys.map(\.uri), Array(state.views.values))
+        }
+        var connections: [String: [String: Int]] = [:]
+        for uri in open { connections[uri, default: ["open": 0, "opening": 0]]["open", default: 0] += 1 }
+        for uri in opening { connections[uri, default: ["open": 0, "opening": 0]]["opening", default: 0] += 1 }
+        for view in views where connections[view.uri] == nil { connections[view.uri] = ["open": 0, "opening": 0] }
+        for (uri, states) in connections {
+            for (state, count) in states {
+                Gauge(label: "guesthouse_libvirt_connections", dimensions: [("host", uri), ("state", state)],
+                      factory: factory).record(count)
+            }
+        }
+        var sizes: [String: (guests: Int, age: Double)] = [:]
+        for view in views {
+            let stats = view.statistics
+            let age = stats.age.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? -1
+            let previous = sizes[view.uri]
+            sizes[view.uri] = ((previous?.guests ?? 0) + stats.guests, max(previous?.age ?? -1, age))
+        }
+        for (uri, size) in sizes {
+            Gauge(label: "guesthouse_view_guests", dimensions: [("host", uri)], factory: factory).record(size.guests)
+            Gauge(label: "guesthouse_view_age_seconds", dimensions: [("host", uri)], factory: factory).record(size.age)
+        }
     }
 
     /// How many connections are open, for tests and metrics.

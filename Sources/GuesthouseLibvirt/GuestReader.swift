@@ -11,17 +11,21 @@ public final class GuestReader {
     public init(conn: Connection) { self.conn = conn }
 
     func guest(_ domain: Domain) throws -> Guest {
+        try viewed(domain).guest
+    }
+
+    /// The domain as a host's view keeps it: the guest, its definition, libvirt's state and the
+    /// capacity of each disk's volume.
+    public func viewed(_ domain: Domain) throws -> ViewedDomain {
         let state = try domain.state()
         let definition = try DomainDefinition(xml: domain.xml())
-        let disks = definition.disks.filter { $0.device == "disk" }
-        return Guest(
-            id: definition.uuid, name: definition.name, cpus: definition.vcpus,
-            memoryMiB: Int(definition.memoryKiB / 1024),
-            hddGiB: disks.last.flatMap(capacity(of:)).map(Self.gibibytes),
-            paravirtualized: definition.isParavirtualized,
-            ip: state == .running ? address(of: definition.interfaces) : nil,
-            state: LibvirtHypervisor.guestState(state), domainType: definition.type,
-            disks: definition.disks, interfaces: definition.interfaces)
+        TouchedDomains.record(definition.uuid)
+        var capacities: [String: UInt64] = [:]
+        for disk in definition.disks where disk.device == "disk" {
+            capacities[disk.target] = capacity(of: disk)
+        }
+        return ViewedDomain(definition: definition, state: state, diskCapacities: capacities,
+                            ip: state == .running ? address(of: definition.interfaces) : nil)
     }
 
     static func gibibytes(_ bytes: UInt64) -> Double {
@@ -66,5 +70,37 @@ public final class GuestReader {
             }
         }
         return nil
+    }
+}
+
+/// One domain as a host's view keeps it (see `HostView`).
+public struct ViewedDomain: Sendable {
+    public let definition: DomainDefinition
+    public let state: DomainState
+    /// The capacity in bytes of the volume behind each disk (by target device), where known.
+    public var diskCapacities: [String: UInt64]
+    /// The first DHCP-leased IPv4 address of a running domain.
+    public var ip: String?
+    /// The guest as every API reports it, derived from the rest.
+    public private(set) var guest: Guest
+
+    init(definition: DomainDefinition, state: DomainState, diskCapacities: [String: UInt64], ip: String?) {
+        self.definition = definition
+        self.state = state
+        self.diskCapacities = diskCapacities
+        self.ip = ip
+        let disks = definition.disks.filter { $0.device == "disk" }
+        guest = Guest(
+            id: definition.uuid, name: definition.name, cpus: definition.vcpus,
+            memoryMiB: Int(definition.memoryKiB / 1024),
+            hddGiB: disks.last.flatMap { diskCapacities[$0.target] }.map(GuestReader.gibibytes),
+            paravirtualized: definition.isParavirtualized, ip: ip,
+            state: LibvirtHypervisor.guestState(state), domainType: definition.type,
+            disks: definition.disks, interfaces: definition.interfaces)
+    }
+
+    /// The same domain with fresh volume sizes and address (what has no events).
+    func reconciled(capacities: [String: UInt64], ip: String?) -> ViewedDomain {
+        ViewedDomain(definition: definition, state: state, diskCapacities: capacities, ip: ip)
     }
 }

@@ -3,28 +3,37 @@ import GuesthouseCore
 import Libvirt
 
 extension LibvirtHypervisor {
+    /// Every guest, from the host's view (kept by libvirt's events), by name.
     public func guests() async throws -> [Guest] {
-        try await withConnection("guest list") { conn in
-            let reader = GuestReader(conn: conn)
-            return try conn.allDomains().compactMap { domain in
-                do {
-                    return try reader.guest(domain)
-                } catch let error as LibvirtError where error.kind == .notFound {
-                    return nil  // undefined while we listed it
-                }
-            }
+        if let view = try await readyView() { return view.guests() }
+        return try await withConnection("guest list", readOnly: true) { conn in
+            try HostView.readAll(conn).map(\.guest)
         }
     }
 
+    /// The guest from the host's view; one the view does not hold yet is looked up in libvirt
+    /// (and a 404 is libvirt's answer, not the view's).
     public func guest(id: String) async throws -> Guest {
-        let read: @Sendable () async throws -> Guest = {
-            try await withConnection("guest info", readOnly: true) { conn in
-                try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
-            }
+        let view = try await readyView()
+        if let guest = view?.guest(id: id) { return guest }
+        return try await withConnection("guest info", readOnly: true) { conn in
+            let guest = try GuestReader(conn: conn).guest(Self.lookup(conn, id: id))
+            view?.refresh([guest.id.lowercased()], conn)
+            return guest
         }
-        // A host that checks credentials itself is asked every time: the cache knows no credentials.
-        guard credentials == nil else { return try await read() }
-        return try await pool.guestInfo.guest(uri: uri, id: id, read: read)
+    }
+
+    /// The view of this host for this request's connection, once it holds a full read; nil where
+    /// the driver has no events (read libvirt then).
+    public func readyView() async throws -> HostView? {
+        _ = try await pool.connection(uri: uri, credentials: credentials)
+        let view = pool.view(uri: uri, credentials: credentials)
+        guard view.isEventDriven else { return nil }
+        if view.isReady { return view }  // the hot path: no task, no timer
+        try await withTimeout(pool.deadlines, seconds: operationTimeout, what: "reading the guests of \(uri)") {
+            try await view.waitUntilReady()
+        }
+        return view.isEventDriven ? view : nil
     }
 
     public func createGuest(_ spec: GuestSpec) async throws -> Guest {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GuesthouseCore
 import Libvirt
@@ -37,18 +38,26 @@ public struct LibvirtHypervisor: Hypervisor {
 
     /// Runs `body` with a live connection on the libvirt executor, mapping libvirt's errors and
     /// dropping the connection when they say it is dead.
-    /// Every operation but plain reads (`readOnly`) may change the host: the guest info cache of
-    /// this URI is dropped before and after it.
+    /// Every operation but plain reads (`readOnly`) may change the host: before it answers, the
+    /// host's view re-reads the domains it touched (and any it created or removed), so its client
+    /// reads its own writes at once.
     public func withConnection<T: Sendable>(_ operation: String, readOnly: Bool = false,
                                      _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        if !readOnly { pool.guestInfo.invalidate(uri: uri) }
-        defer { if !readOnly { pool.guestInfo.invalidate(uri: uri) } }
+        let start = ContinuousClock.now
+        var outcome = "error"
+        defer { recordCall(operation, outcome: outcome, since: start) }
         let conn = try await pool.connection(uri: uri, credentials: credentials)
+        let view = readOnly ? nil : pool.view(uri: uri, credentials: credentials)
         let family = self.family
         do {
-            return try await runOnExecutor(executor, pool.deadlines, seconds: operationTimeout, what: "\(operation) on \(uri)") {
-                try Self.run(body, on: conn, operation, family: family)
+            let result = try await runOnExecutor(executor, pool.deadlines, seconds: operationTimeout,
+                                                 what: "\(operation) on \(uri)") {
+                let touched = TouchedDomains()
+                defer { view?.refreshAfterWrite(touched: touched.uuids, conn) }
+                return try touched.recording { try Self.run(body, on: conn, operation, family: family) }
             }
+            outcome = "ok"
+            return result
         } catch let dead as DeadConnection {
             pool.evict(uri: uri, credentials: credentials)
             throw dead.mapped
@@ -60,13 +69,14 @@ public struct LibvirtHypervisor: Hypervisor {
     /// cooperative pool.
     public func withConnectionWaiting<T: Sendable>(_ operation: String, readOnly: Bool = false,
                                                    _ body: @escaping @Sendable (Connection) throws -> T) throws -> T {
-        if !readOnly { pool.guestInfo.invalidate(uri: uri) }
-        defer { if !readOnly { pool.guestInfo.invalidate(uri: uri) } }
         let conn = try pool.connectionWaiting(uri: uri, credentials: credentials)
+        let view = readOnly ? nil : pool.view(uri: uri, credentials: credentials)
         let family = self.family
         do {
             return try runOnExecutorWaiting(executor, seconds: operationTimeout, what: "\(operation) on \(uri)") {
-                try Self.run(body, on: conn, operation, family: family)
+                let touched = TouchedDomains()
+                defer { view?.refreshAfterWrite(touched: touched.uuids, conn) }
+                return try touched.recording { try Self.run(body, on: conn, operation, family: family) }
             }
         } catch let dead as DeadConnection {
             pool.evict(uri: uri, credentials: credentials)
@@ -93,6 +103,16 @@ public struct LibvirtHypervisor: Hypervisor {
 
     private struct DeadConnection: Error { let mapped: any Error }
 
+    /// Counts a libvirt operation by host, operation and outcome, with its latency.
+    private func recordCall(_ operation: String, outcome: String, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let dimensions = [("host", uri), ("operation", operation)]
+        CoreMetrics.Counter(label: "guesthouse_libvirt_calls_total", dimensions: dimensions + [("outcome", outcome)],
+                            factory: pool.metrics).increment()
+        CoreMetrics.Timer(label: "guesthouse_libvirt_call_duration_seconds", dimensions: dimensions, factory: pool.metrics)
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+
     func notImplemented(_ operation: String) -> GuesthouseError {
         .notImplemented("\(operation) is not supported on the \(family) family")
     }
@@ -102,10 +122,15 @@ extension LibvirtHypervisor {
     /// Finds a domain by UUID, or by name when `id` is not a UUID.
     public static func lookup(_ conn: Connection, id: String) throws -> Domain {
         if UUID(uuidString: id) != nil || (id.count == 32 && id.allSatisfy(\.isHexDigit)) {
-            if let d = try? conn.domain(uuid: id) { return d }
+            if let d = try? conn.domain(uuid: id) {
+                TouchedDomains.record(d.uuid)
+                return d
+            }
         }
         do {
-            return try conn.domain(name: id)
+            let d = try conn.domain(name: id)
+            TouchedDomains.record(d.uuid)
+            return d
         } catch let error as LibvirtError where error.kind == .notFound || error.kind == .invalidArgument {
             throw GuesthouseError.notFound("guest '\(id)' not found")
         }

@@ -6,16 +6,34 @@ import Logging
 /// The one place where thrown errors become responses: every API family gets JSON in its own
 /// shape (`{"error": CLASS, "message": ...}` for Simplestack, `{"Error": ...}` for vmango routes),
 /// never an HTML page or a stack trace. Unknown errors are logged and answer a generic 500.
+/// A path the route table has, asked with a method it lacks, answers 405 with an `Allow` header.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The route table, filled after this middleware is added (the router is built first).
+    let routes: OpenAPIDocument
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            // Hummingbird's answer when no route has this path and method.
+            guard let allowed = AllowedMethods.methods(for: request.uri.path, in: routes.operations),
+                  !allowed.contains(request.method) else {
+                return Self.response(for: .notFound("no route for \(request.method) \(request.uri.path)"),
+                                     path: request.uri.path)
+            }
+            let names = allowed.map(\.rawValue).joined(separator: ", ")
+            var response = Self.response(
+                for: GuesthouseError(.methodNotAllowed, "\(request.uri.path) answers \(names), not \(request.method)"),
+                path: request.uri.path)
+            response.headers[.allow] = names
+            return response
         } catch let error as GuesthouseError {
             RequestOrigin.current?.note(error: error)
             return Self.response(for: error, path: request.uri.path)
         } catch let error as HTTPError {
             let kind: GuesthouseError.Kind = switch error.status.code {
-            case 404, 405: .entityNotFound
+            case 404: .entityNotFound
+            case 405: .methodNotAllowed
             case 401: .unauthorized
             case 403: .forbidden
             case 400, 413, 415: .invalidArguments

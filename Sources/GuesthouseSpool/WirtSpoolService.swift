@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import Foundation
 import GuesthouseConfig
 import Logging
@@ -20,10 +21,14 @@ public final class WirtSpoolService: Service, @unchecked Sendable {
     private var started = false
     private var rescanNow = false
     private let inotify: Inotify?
+    private let metrics: any MetricsFactory
 
     /// - Parameters:
     ///   - spool: what a pass does.
-    public init(spool: WirtSpool, logger: Logger = Logger(label: "guesthouse.wirt")) {
+    ///   - metrics: where the queue length and each pass's latency and commands are recorded.
+    public init(spool: WirtSpool, logger: Logger = Logger(label: "guesthouse.wirt"),
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = metrics
         self.spool = spool
         self.logger = logger
         do {
@@ -38,8 +43,9 @@ public final class WirtSpoolService: Service, @unchecked Sendable {
     }
 
     /// Builds the spool for `[wirt]` on `guests` (`LibvirtWirtGuests` over the server's pool).
-    public convenience init(config: WirtConfig, guests: any WirtGuests, logger: Logger = Logger(label: "guesthouse.wirt")) {
-        self.init(spool: WirtSpool(config: config, guests: guests, logger: logger), logger: logger)
+    public convenience init(config: WirtConfig, guests: any WirtGuests, logger: Logger = Logger(label: "guesthouse.wirt"),
+                            metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.init(spool: WirtSpool(config: config, guests: guests, logger: logger), logger: logger, metrics: metrics)
     }
 
     /// Runs until graceful shutdown (or cancellation).
@@ -120,8 +126,19 @@ public final class WirtSpoolService: Service, @unchecked Sendable {
             guard !queue.isEmpty else { condition.unlock(); continue }
             let user = queue.removeFirst()
             let mode = pending.removeValue(forKey: user) ?? .full
+            let waiting = queue.count
             condition.unlock()
+            Gauge(label: "guesthouse_wirt_queue_users", factory: metrics).record(waiting)
+            let start = DispatchTime.now().uptimeNanoseconds
             let result = spool.process(userName: user, mode: mode)
+            CoreMetrics.Timer(label: "guesthouse_wirt_pass_duration_seconds", factory: metrics)
+                .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+            if result.processed > 0 || result.refused > 0 {
+                CoreMetrics.Counter(label: "guesthouse_wirt_commands_total", dimensions: [("outcome", "processed")],
+                                    factory: metrics).increment(by: result.processed)
+                CoreMetrics.Counter(label: "guesthouse_wirt_commands_total", dimensions: [("outcome", "refused")],
+                                    factory: metrics).increment(by: result.refused)
+            }
             if result.more { markDirty(user, mode: .full) }
         }
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import GuesthouseLibvirt
 import Libvirt
 import Logging
@@ -6,9 +7,10 @@ extension ConnectionPool {
     /// A pool with an executor, a deadline watch and locks of its own, as the build function makes
     /// them for a server: for tests and benchmarks, each of which stands for one server (replica).
     /// The executor is `pool.executor`.
-    public static func forTests(threads: Int = 4, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
-                                logger: Logger = Logger(label: "guesthouse.test")) -> ConnectionPool {
+    public static func forTests(threads: Int = 4, connectTimeout: Double = 10,
+                                logger: Logger = Logger(label: "guesthouse.test"),
+                                metrics: any MetricsFactory = NOOPMetricsHandler.instance) -> ConnectionPool {
         ConnectionPool(executor: LibvirtExecutor(threads: threads), deadlines: DeadlineWatch(), locks: LibvirtLocks(),
-                       connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds, logger: logger)
+                       connectTimeout: connectTimeout, logger: logger, metrics: metrics)
     }
 }

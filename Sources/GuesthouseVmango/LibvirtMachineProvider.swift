@@ -32,15 +32,32 @@ public struct LibvirtMachineProvider: Sendable {
 
     func isIgnored(_ domainName: String) -> Bool { settings.ignoredVMs.contains(domainName) }
 
+    /// Every machine, from the host's view (kept by libvirt's events) where there is one.
     public func machines() async throws -> [Machine] {
-        try await hypervisor.withConnection("machine list") { conn in
+        if let view = try await hypervisor.readyView() {
+            let domains = view.domains().filter { !isIgnored($0.definition.name) }
+            return try await hypervisor.withConnection("machine list", readOnly: true) { [network] conn in
+                let reader = MachineReader(conn: conn, network: network)
+                return domains.map(reader.machine).sorted { $0.name < $1.name }
+            }
+        }
+        return try await hypervisor.withConnection("machine list", readOnly: true) { conn in
             let reader = MachineReader(conn: conn, network: network)
             return try conn.allDomains().filter { !isIgnored($0.name) }.map(reader.machine).sorted { $0.name < $1.name }
         }
     }
 
+    /// The machine, from the host's view where it holds it, else read from libvirt.
     public func machine(id: String) async throws -> Machine {
-        try await hypervisor.withConnection("machine info") { conn in
+        if let view = try await hypervisor.readyView(), let domain = view.domain(id: id) {
+            guard !isIgnored(domain.definition.name) else {
+                throw GuesthouseError.notFound("machine \(id) of provider \(name) not found")
+            }
+            return try await hypervisor.withConnection("machine info", readOnly: true) { [network] conn in
+                MachineReader(conn: conn, network: network).machine(domain)
+            }
+        }
+        return try await hypervisor.withConnection("machine info", readOnly: true) { conn in
             try MachineReader(conn: conn, network: network).machine(try lookup(conn, id: id))
         }
     }

@@ -19,8 +19,14 @@ final class MachineReader {
     }
 
     func machine(_ domain: Domain) throws -> Machine {
-        let state = try domain.state()
-        let definition = try DomainDefinition(xml: domain.xml())
+        machine(try volumes.viewed(domain))
+    }
+
+    /// The machine of a domain as read (or as a host's view keeps it): only the network's DHCP plan
+    /// and leases are read here, once per reader.
+    func machine(_ viewed: ViewedDomain) -> Machine {
+        let state = viewed.state
+        let definition = viewed.definition
         let metadata = definition.metadata[VmangoMetadata.namespace].map(VmangoMetadata.init(element:)) ?? VmangoMetadata()
         let mac = definition.interfaces.first?.mac ?? ""
         var machine = Machine(
@@ -33,7 +39,7 @@ final class MachineReader {
             machine.vncAddr = "\(definition.vncListen ?? "127.0.0.1"):\(port)"
         }
         if let root = definition.disks.first(where: { $0.device == "disk" }) {
-            machine.rootDisk = MachineDisk(size: volumes.capacity(of: root) ?? 0, driver: root.driver ?? "",
+            machine.rootDisk = MachineDisk(size: viewed.diskCapacities[root.target] ?? 0, driver: root.driver ?? "",
                                            type: root.format ?? "")
         }
         return machine

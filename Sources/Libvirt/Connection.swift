@@ -17,7 +17,9 @@ public final class Connection: @unchecked Sendable {
     let pointer: OpaquePointer
     /// The URI this connection was opened with.
     public let uri: String
-    private let closeState: CloseState
+    let closeState: CloseState
+    /// Event callbacks registered by `subscribe`, deregistered before the connection closes.
+    let registrations = EventRegistrations()
 
     /// Opens a connection to `uri`. Credentials, when given, answer libvirt's authentication prompts.
     /// Without them, what libvirt asks for comes from its auth file (the URI's `authfile=`,
@@ -31,9 +33,10 @@ public final class Connection: @unchecked Sendable {
         pointer = opened
         closeState = CloseState()
         let opaque = Unmanaged.passRetained(closeState).toOpaque()
-        let registered = virConnectRegisterCloseCallback(pointer, { _, _, opaque in
+        let registered = virConnectRegisterCloseCallback(pointer, { _, reason, opaque in
             guard let opaque else { return }
-            Unmanaged<CloseState>.fromOpaque(opaque).takeUnretainedValue().markClosed()
+            Unmanaged<CloseState>.fromOpaque(opaque).takeUnretainedValue()
+                .markClosed(CloseReason(rawValue: reason) ?? .error)
         }, opaque, { opaque in
             guard let opaque else { return }
             Unmanaged<CloseState>.fromOpaque(opaque).release()
@@ -46,6 +49,8 @@ public final class Connection: @unchecked Sendable {
     }
 
     deinit {
+        // Each event registration holds a reference on libvirt's connection: drop them first.
+        unsubscribeAll()
         virConnectClose(pointer)
     }
 
@@ -159,10 +164,23 @@ private final class CredentialBox {
     init(_ credentials: LibvirtCredentials?) { self.credentials = credentials }
 }
 
-/// Set from libvirt's close callback (on the event loop thread) when a remote connection drops.
-private final class CloseState: @unchecked Sendable {
+/// Set from libvirt's close callback (on the event loop thread) when a remote connection drops;
+/// tells the handlers `subscribe` added.
+final class CloseState: @unchecked Sendable {
     private let lock = NSLock()
     private var closed = false
+    private var handlers: [@Sendable (CloseReason) -> Void] = []
     var isClosed: Bool { lock.withLock { closed } }
-    func markClosed() { lock.withLock { closed = true } }
+
+    func markClosed(_ reason: CloseReason) {
+        let handlers = lock.withLock {
+            closed = true
+            return self.handlers
+        }
+        for handler in handlers { handler(reason) }
+    }
+
+    func addHandler(_ handler: @escaping @Sendable (CloseReason) -> Void) {
+        lock.withLock { handlers.append(handler) }
+    }
 }

@@ -8,18 +8,12 @@ public enum Libvirt {
         _ = virInitialize()
         // libvirt would print every error to stderr; errors are read per call instead.
         virSetErrorFunc(nil, { _, _ in })
+        // Registered before any connection opens; `LibvirtEventLoop` runs it.
         _ = virEventRegisterDefaultImpl()
-        let thread = Thread {
-            while true { _ = virEventRunDefaultImpl() }
-        }
-        thread.name = "libvirt-events"
-        thread.stackSize = 1 << 20
-        thread.start()
     }()
 
-    /// Initialises libvirt once per process and starts its default event loop on a thread of its own.
-    /// The event loop carries keepalive (dead remote hosts are noticed) and connection close callbacks.
-    /// Safe to call any number of times.
+    /// Initialises libvirt once per process and registers its default event implementation, which a
+    /// `LibvirtEventLoop` runs. Safe to call any number of times.
     public static func initialize() {
         setUp
     }

@@ -24,8 +24,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent HTTP connections.")
     var connections = 64
 
-    @Option(help: "Loopback port for the server under test.")
+    @Option(help: "Loopback port for the server under test (and the next one for the qemu part).")
     var port = 18_980
+
+    @Option(help: "Inactive domains defined on qemu:///system for the list comparison there (0: skip it).")
+    var qemuGuests = 1000
 
     @Flag(help: "Only measure guest info during a wrong-password flood from another client address, against without.")
     var loginFlood = false
@@ -39,17 +42,25 @@ struct BenchCommand: AsyncParsableCommand {
         print("Guesthouse benchmark: \(guests) guests on libvirt's test driver, \(seconds) s per figure, "
               + "\(ProcessInfo.processInfo.activeProcessorCount) cores\n")
 
-        // The floor: the same driver calls in-process, no HTTP.
+        // The floor: libvirt's own calls in-process, no HTTP, no view: a lookup, state and XML for
+        // one guest; the list of all domains and the XML of each.
         Libvirt.initialize()
-        // No info cache here: the floor is what libvirt and the binding cost for every read.
-        let pool = ConnectionPool.forTests(infoCacheSeconds: 0)
-        let hypervisor = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: uri,
-                                           family: "test", domainType: "test", hostName: "localhost")
+        let executor = LibvirtExecutor(threads: 4)
+        let conn = try Connection(uri: uri)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) { _ = try await hypervisor.guest(id: guestID) }
+        let floorInfo = try await Self.inProcess(seconds: seconds, concurrency: cores) {
+            try await executor.run {
+                let domain = try conn.domain(uuid: guestID)
+                _ = try domain.state()
+                _ = try domain.xml()
+            }
+        }
         let floorList = try await Self.inProcess(seconds: seconds, concurrency: cores) {
-            let all = try await hypervisor.guests()
-            precondition(all.count == guests)
+            try await executor.run {
+                let all = try conn.allDomains()
+                for domain in all { _ = try domain.xml() }
+                precondition(all.count == guests)
+            }
         }
         print(Self.row("binding: guest info", floorInfo))
         print(Self.row("binding: list \(guests) guests", floorList))
@@ -92,11 +103,29 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "  of which private (anonymous) %.1f MiB, mapped files (code of the binary and its "
                      + "libraries, shared and reclaimable) %.1f MiB", anon, file))
         print("")
-        print(String(format: "guest info over HTTP / healthz:        %.2f (target >= 0.5)", info.rate / health.rate))
-        print(String(format: "guest list over HTTP / binding floor:  %.2f (target >= 0.5)", list.rate / floorList.rate))
-        print(String(format: "guest info over HTTP / binding floor:  %.2f", info.rate / floorInfo.rate))
-        print(String(format: "info on any of \(guests) guests / healthz: %.2f (each guest read about every %.1f s, "
-                     + "the cache keeps reads 1 s)", infoSpread.rate / health.rate, Double(guests) / max(infoSpread.rate, 1)))
+        child.stop()
+        var qemu: BenchQemuList.Result?
+        if qemuGuests > 0 {
+            qemu = try await BenchQemuList.run(count: qemuGuests, seconds: seconds, connections: connections,
+                                               port: port, work: work)
+            if let qemu {
+                print(Self.row("qemu: libvirt list + XML", qemu.floor))
+                print(Self.row("qemu: http list", qemu.http))
+            }
+        }
+        print("")
+        let errors = [health, info, infoSpread, list].map(\.errors).reduce(0, +) + (qemu?.http.errors ?? 0)
+        print(String(format: "guest info over HTTP / healthz:                 %.2f (target >= 0.8)", info.rate / health.rate))
+        print(String(format: "info on any of \(guests) guests / healthz:       %.2f", infoSpread.rate / health.rate))
+        print(String(format: "guest list over HTTP / libvirt list + XML:      %.2f (target >= 1.0, test driver)",
+                     list.rate / floorList.rate))
+        if let qemu {
+            print(String(format: "qemu:///system list over HTTP / list + XML:     %.2f (target >= 10)",
+                         qemu.http.rate / qemu.floor.rate))
+        }
+        print(String(format: "guest info over HTTP / libvirt lookup + XML:    %.2f", info.rate / floorInfo.rate))
+        print(String(format: "RSS after load:                                 %.1f MiB (target < 50)", rss))
+        print("errors: \(errors) (target 0)")
     }
 
     /// Guest info throughput alone, then while another wrk floods wrong passwords "from" another
@@ -236,6 +265,7 @@ struct BenchServer {
     }
 
     func stop() {
+        guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }

@@ -7,6 +7,7 @@ import GuesthouseSpool
 import GuesthouseVmango
 import GuesthouseCore
 import HummingbirdBcrypt
+import HummingbirdTLS
 import Libvirt
 import Logging
 import ServiceLifecycle
@@ -42,12 +43,24 @@ struct ServeCommand: AsyncParsableCommand {
         if let listen {
             settings = try Config.parse("[server]\nlisten = \"\(listen)\"", file: "--listen").merging(server: settings)
         }
-        Libvirt.initialize()
+        let tls: TLSConfiguration?
+        do {
+            tls = try ServerTLS.configuration(for: settings.server, file: config ?? "embedded demo")
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        for deprecation in settings.server.deprecations { logger.warning("\(deprecation)") }
+        // libvirt's event loop (keepalive, close callbacks, the events that keep the hosts' views):
+        // made here, run first in the service group and stopped last.
+        let eventLoop = LibvirtEventLoop()
+        // One Prometheus registry, injected into every part that records (no global bootstrap).
+        let metrics = ServerMetrics()
         let executor = LibvirtExecutor(threads: 16)
         // One executor, one deadline watch and one set of per-domain locks for every interface.
         let pool = ConnectionPool(executor: executor, deadlines: DeadlineWatch(), locks: LibvirtLocks(),
                                   connectTimeout: settings.server.connectTimeoutSeconds,
-                                  infoCacheSeconds: settings.server.infoCacheSeconds, logger: logger)
+                                  logger: logger, metrics: metrics.factory)
+        metrics.addCollector { pool.collectMetrics($0) }
         let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
         let baseDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath
@@ -69,20 +82,23 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as GuesthouseError {
             throw ValidationError(error.message)
         }
-        let app = buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
-                                   containers: containers, audit: audit)
+        let app = try buildApplication(config: settings, directory: directory, logger: logger, machines: machines,
+                                       containers: containers, metrics: metrics, tls: tls, audit: audit)
+        var services: [any Service] = [eventLoop, app]
+        if let (host, port) = settings.server.metricsListen {
+            services.append(buildMetricsApplication(host: host, port: port, metrics: metrics, logger: logger))
+        }
         if settings.wirt != nil, let config {
             // `[wirt]` configured: the spool runs beside the HTTP server in one service group.
             let (wirt, uri) = try SpoolCommand.wirtSettings(settings, file: config)
             guard getuid() == 0 else { throw ValidationError("[wirt] needs the server to run as root") }
             let guests = LibvirtWirtGuests(pool: pool, executor: executor, uri: uri)
-            let spool = WirtSpoolService(spool: WirtSpool(config: wirt, guests: guests, logger: logger,
-                                                          audit: audit.wirtRecorder), logger: logger)
-            let group = ServiceGroup(services: [app, spool], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            try await group.run()
-        } else {
-            try await app.runService()
+            services.append(WirtSpoolService(spool: WirtSpool(config: wirt, guests: guests, logger: logger,
+                                                              audit: audit.wirtRecorder),
+                                             logger: logger, metrics: metrics.factory))
         }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
     }
 }
 

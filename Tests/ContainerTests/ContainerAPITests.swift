@@ -87,12 +87,12 @@ struct ContainerAPITests {
                 #expect(res.body["result"] as? Bool == false)
                 #expect((res.body["errors"] as? [String: String])?["id"]?.contains("2199") == true)
             }
-            // Unknown routes under /api/container/ answer in the same shape.
-            for (method, path) in [(HTTPRequest.Method.get, "/api/container/nope"), (.get, "/api/container/create")] {
-                let res = try await client.send(method, path)
-                #expect(res.status == .notFound, "\(method) \(path)")
-                #expect(res.body["result"] as? Bool == false, "\(res.text)")
-            }
+            // Unknown routes under /api/container/ answer in the same shape; a wrong method is a 405.
+            let unknown = try await client.send(.get, "/api/container/nope")
+            #expect(unknown.status == .notFound && unknown.body["result"] as? Bool == false, "\(unknown.text)")
+            let wrongMethod = try await client.send(.get, "/api/container/create")
+            #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.body["result"] as? Bool == false,
+                    "\(wrongMethod.text)")
         }
     }
 

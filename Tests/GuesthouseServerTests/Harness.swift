@@ -21,11 +21,13 @@ struct TestServer {
 
     var config: Config
     let pool: ConnectionPool
+    /// This server's Prometheus registry (`/metrics`).
+    let metrics = ServerMetrics()
     /// The test-driver URI of this server's demo node.
     let uri: String
 
     /// A server whose `test` family serves the demo node written to a fresh file.
-    init(extraGuests: Int = 0, connectTimeout: Double = 10, infoCacheSeconds: Double = 1,
+    init(extraGuests: Int = 0, connectTimeout: Double = 10,
          configure: (inout Config) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gh-test-\(UUID().uuidString)")
         let uri = try EmbeddedDefault.write(to: directory, extraGuests: extraGuests)
@@ -37,13 +39,15 @@ struct TestServer {
         config.users["admin"] = UserConfig(name: "admin", passwordHash: Self.passwordHash)
         configure(&config)
         self.config = config
-        Libvirt.initialize()
-        pool = ConnectionPool.forTests(connectTimeout: connectTimeout, infoCacheSeconds: infoCacheSeconds)
+        TestEventLoop.start()
+        pool = ConnectionPool.forTests(connectTimeout: connectTimeout, metrics: metrics.factory)
+        metrics.addCollector { [pool] in pool.collectMetrics($0) }
     }
 
     /// Runs `body` with a live HTTP client against this server. `.router` skips the socket and the
     /// live client's fixed 20 s read timeout, for real hypervisors whose operations can take longer.
-    func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60, containers: (any ContainerService)? = nil,
+    func run(_ setup: TestingSetup = .live, operationTimeout: Double = 60, eventHeartbeat: Duration = .milliseconds(250),
+             containers: (any ContainerService)? = nil,
              _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor, operationTimeout: operationTimeout)
         let authenticator = Authenticator(config: config)
@@ -52,7 +56,8 @@ struct TestServer {
                                                    operationTimeout: operationTimeout)
         let audit = try AuditLog(path: config.server.auditLog, logger: Logger(label: "test.audit"))
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
-                                      machines: machines, containers: containers, audit: audit)
+                                      machines: machines, containers: containers, eventHeartbeat: eventHeartbeat,
+                                      metrics: metrics, audit: audit)
         let app = Application(router: router)
         try await app.test(setup, body)
     }
@@ -77,3 +82,10 @@ extension TestClientProtocol {
 func object(_ json: Any?) -> [String: Any] { json as? [String: Any] ?? [:] }
 /// The JSON list of a response, or an empty one.
 func list(_ json: Any?) -> [[String: Any]] { json as? [[String: Any]] ?? [] }
+
+/// libvirt's event loop for the tests of this target: started once, runs while the tests run
+/// (the server's views follow libvirt's events on it).
+enum TestEventLoop {
+    private static let loop = LibvirtEventLoop()
+    static func start() { loop.start() }
+}

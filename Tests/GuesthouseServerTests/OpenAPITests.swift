@@ -21,7 +21,7 @@ import Testing
                 ("get", "/api/machines/"), ("post", "/api/machines/"), ("get", "/api/machines/{provider}/{id}/"),
                 ("delete", "/api/machines/{provider}/{id}/"), ("post", "/api/machines/{provider}/{id}/start/"),
                 ("post", "/api/machines/{provider}/{id}/stop/"), ("post", "/api/machines/{provider}/{id}/reboot/"),
-                ("get", "/api/images/"),
+                ("get", "/api/images/"), ("get", "/{hypervisor}/{host}/events"), ("get", "/metrics"),
             ]
             for (method, path) in expected {
                 let operation = paths[path]?[method] as? [String: Any]
@@ -31,6 +31,12 @@ import Testing
             let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
             #expect(schemas?["Guest"] != nil && schemas?["Error"] != nil)
             #expect(schemas?["Machine"] != nil && schemas?["Image"] != nil)
+            // The event stream: its media type and its filters.
+            let events = paths["/{hypervisor}/{host}/events"]?["get"] as? [String: Any]
+            let streamed = (events?["responses"] as? [String: Any])?["200"] as? [String: Any]
+            #expect((streamed?["content"] as? [String: Any])?["text/event-stream"] != nil)
+            let query = (events?["parameters"] as? [[String: Any]] ?? []).filter { $0["in"] as? String == "query" }
+            #expect(Set(query.compactMap { $0["name"] as? String }) == ["type", "guest"])
             // vmango's routes answer errors in vmango's shape.
             let machineErrors = (paths["/api/machines/"]?["post"] as? [String: Any])?["responses"] as? [String: Any]
             let badRequest = String(describing: machineErrors?["400"] ?? "")

@@ -84,6 +84,7 @@ enum SurfaceHarness {
         var config = Config()
         config.users["admin"] = UserConfig(name: "admin", passwordHash: passwordHash)
         config.families = families
+        TestEventLoop.start()
         let pool = ConnectionPool.forTests()
         let executor = pool.executor
         // qemu:///system defines take half a minute on a loaded host.

@@ -86,10 +86,11 @@ extension WirtTests {
         return root.appendingPathComponent(".build/debug/guesthouse").path
     }()
 
-    private func runAs(_ user: String, _ args: [String]) throws -> (Int32, String) {
+    /// Runs `binary` (a copy the user can reach: the checkout may sit under a 0700 home) as `user`.
+    private func runAs(_ user: String, _ binary: ReachableBinary, _ args: [String]) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        p.arguments = ["-u", user, "--", Self.binary] + args
+        p.arguments = ["-u", user, "--", binary.path] + args
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -107,14 +108,28 @@ extension WirtTests {
         service.start()
         defer { service.stop() }
         #expect(h.waitUntil(seconds: 10) { h.exists(h.status(h.alice)) })
-        let (rc, out) = try runAs(h.alice, ["wirt", "start", "box"])
+        let cli = try ReachableBinary(copying: Self.binary)
+        defer { cli.remove() }
+        #expect(!cli.path.hasPrefix(URL(fileURLWithPath: Self.binary).deletingLastPathComponent().path))
+        let (rc, out) = try runAs(h.alice, cli, ["wirt", "start", "box"])
         #expect(rc == 0 && out.contains("box start ok: started"), "\(out)")
         #expect(try h.state("\(h.alice)-box") == .running)
-        let (rc2, out2) = try runAs(h.alice, ["wirt", "config", "box", "--memory", "99999999"])
+        let (rc2, out2) = try runAs(h.alice, cli, ["wirt", "config", "box", "--memory", "99999999"])
         #expect(rc2 == 1 && out2.contains("refused: config: memory must be"), "\(out2)")
-        let (rc3, out3) = try runAs(h.alice, ["wirt", "status", "box"])
+        let (rc3, out3) = try runAs(h.alice, cli, ["wirt", "status", "box"])
         #expect(rc3 == 0 && out3.contains("<state>running</state>"), "\(out3)")
-        let (_, out4) = try runAs(h.alice, ["wirt", "log", "box"])
+        let (_, out4) = try runAs(h.alice, cli, ["wirt", "log", "box"])
         #expect(out4.contains("box start ok: started"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: WirtTests.binary)))
+    func theCLICopyIsReachableByEveryoneAndRemovedAfterwards() throws {
+        let cli = try ReachableBinary(copying: WirtTests.binary)
+        var info = stat()
+        #expect(stat(cli.directory, &info) == 0 && info.st_mode & 0o777 == 0o755)
+        #expect(stat(cli.path, &info) == 0 && info.st_mode & 0o777 == 0o755)
+        #expect(FileManager.default.contentsEqual(atPath: cli.path, andPath: WirtTests.binary))
+        cli.remove()
+        #expect(!FileManager.default.fileExists(atPath: cli.directory))
     }
 }

@@ -35,7 +35,10 @@ struct AuditRoutes: Sendable {
                                       "entries": .array(.ref("AuditEntry")),
                                       "next_offset": .nullable(.integer(description: "the offset of the next page; null at the end")),
                                   ], required: ["entries", "next_offset"])), errors: [400, 404])
-        operation.queryParameters = ["since", "user", "limit", "offset"]
+        operation.queryParameters = [
+            ("since", "only entries at or after this RFC 3339 time"), ("user", "only this user's entries"),
+            ("limit", "at most this many entries (1 to 1000, default 100)"), ("offset", "skip this many matching entries"),
+        ]
         api.add(operation) { request, _ in
             do {
                 _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))

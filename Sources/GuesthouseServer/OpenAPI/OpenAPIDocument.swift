@@ -11,6 +11,8 @@ public struct Operation: Sendable {
     public var summary: String
     public var tag: String
     public var requestBody: Schema?
+    /// Whether the request body must be sent (false: the route also takes none, e.g. reboot).
+    public var requestBodyRequired = true
     /// The media type of the request body.
     public var requestMediaType = "application/json"
     /// Success status and schema (nil: no body).
@@ -20,8 +22,8 @@ public struct Operation: Sendable {
     /// Whether credentials are required.
     public var authenticated = true
     public var successMediaType = "application/json"
-    /// Query parameters (strings) the operation reads.
-    public var queryParameters: [String] = []
+    /// Optional query parameters: name and description.
+    public var queryParameters: [(name: String, description: String)] = []
     /// Whether `Prefer: respond-async` turns the call into a 202 and an operation.
     public var acceptsAsync = false
     /// Whether the success answer carries an `ETag` (see `EntityTag`).
@@ -30,14 +32,15 @@ public struct Operation: Sendable {
     public var ifMatch: Bool
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
-                body: Schema? = nil, success: (Int, Schema?), errors: [Int] = [], etag: Bool = false,
-                ifMatch: Bool = false) {
+                body: Schema? = nil, bodyRequired: Bool = true, success: (Int, Schema?), errors: [Int] = [],
+                etag: Bool = false, ifMatch: Bool = false) {
         self.method = method
         self.path = path
         self.id = id
         self.summary = summary
         self.tag = tag
         self.requestBody = body
+        self.requestBodyRequired = bodyRequired
         self.success = success
         self.errors = errors
         self.etag = etag
@@ -83,8 +86,10 @@ public final class OpenAPIDocument: @unchecked Sendable {
             ]
             var parameters: [[String: Any]] = op.parameterNames.map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            } + op.queryParameters.map {
+                ["name": $0.name, "in": "query", "required": false, "description": $0.description,
+                 "schema": ["type": "string"]]
             }
-            parameters += op.queryParameters.map { ["name": $0, "in": "query", "schema": ["type": "string"]] }
             if op.acceptsAsync {
                 parameters.append(["name": "Prefer", "in": "header", "schema": ["type": "string", "enum": ["respond-async"]],
                                    "description": "respond-async: answer 202 with Location /operations/{id} (RFC 7240)"])
@@ -98,7 +103,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
             }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = op.requestBody {
-                entry["requestBody"] = ["required": true, "content": [op.requestMediaType: ["schema": body.json]]]
+                entry["requestBody"] = ["required": op.requestBodyRequired, "content": [op.requestMediaType: ["schema": body.json]]]
             }
             var responses: [String: Any] = [:]
             let (status, schema) = op.success

@@ -17,7 +17,7 @@ extension SimplestackRoutes {
                                tag: "simplestack", body: .binary, success: (201, .ref("ImageVolume")),
                                errors: [400, 403, 404, 409, 501, 502])
         upload.requestMediaType = "application/octet-stream"
-        upload.queryParameters = ["name"]
+        upload.queryParameters = [("name", "the new volume's name")]
         upload.acceptsAsync = true
         api.add(upload) { request, context in
             let hv = try await hypervisor(request, context, as: (any ImageVolumes).self, operation: "image import")

@@ -9,6 +9,8 @@ struct SimplestackRoutes: Sendable {
     let authenticator: Authenticator
     /// Where `Prefer: respond-async` requests run.
     let operations: OperationRegistry
+    /// How often the event stream sends a comment to keep proxies from closing it.
+    var eventHeartbeat: Duration = .seconds(15)
 
     static let prefix = "/{hypervisor}/{host}"
 
@@ -69,5 +71,6 @@ struct SimplestackRoutes: Sendable {
         registerClone(api)
         registerExport(api)
         registerImages(api)
+        registerEvents(api, heartbeat: eventHeartbeat)
     }
 }

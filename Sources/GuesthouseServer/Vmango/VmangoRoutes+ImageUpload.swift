@@ -12,7 +12,8 @@ extension VmangoRoutes {
                                    + "a file, or the raw body with ?provider=&name=) into a provider's image pool",
                                tag: "vmango", body: .binary, success: (201, .ref("Image")), errors: [400, 409, 502])
         upload.requestMediaType = "application/octet-stream"
-        upload.queryParameters = ["provider", "name"]
+        upload.queryParameters = [("provider", "the provider whose image pool receives the image"),
+                                  ("name", "the image's vmango name, {OS}-{Version}_{arch}_{format}.img")]
         upload.acceptsAsync = true
         api.add(upload) { request, _ in
             _ = try await user(request)

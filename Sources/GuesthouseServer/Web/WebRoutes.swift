@@ -94,7 +94,7 @@ struct WebRoutes: Sendable {
                                     body: WebTemplates.render("login", ["loginToken": token, "next": safeNext(next)])),
                             status: status)
         response.setCookie(Cookie(name: WebSession.loginCookieName, value: token, maxAge: 3600, path: "/login/",
-                                  httpOnly: true, sameSite: .strict))
+                                  secure: config.server.usesTLS, httpOnly: true, sameSite: .strict))
         return response
     }
 
@@ -120,13 +120,13 @@ struct WebRoutes: Sendable {
         }
         var response = redirect(safeNext(fields.first("next") ?? "/"))
         response.setCookie(Cookie(name: WebSession.cookieName, value: codec.encode(WebSession(user: credentials.username)),
-                                  maxAge: Int(WebSession.lifetime), path: "/", httpOnly: true, sameSite: .lax))
+                                  maxAge: Int(WebSession.lifetime), path: "/", secure: config.server.usesTLS, httpOnly: true, sameSite: .lax))
         return response
     }
 
     private func logout() -> Response {
         var response = redirect("/login/")
-        response.setCookie(Cookie(name: WebSession.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax))
+        response.setCookie(Cookie(name: WebSession.cookieName, value: "", maxAge: 0, path: "/", secure: config.server.usesTLS, httpOnly: true, sameSite: .lax))
         return response
     }
 
