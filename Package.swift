@@ -35,7 +35,7 @@ let package = Package(
         ),
         .target(
             name: "GuesthouseCore",
-            dependencies: []
+            dependencies: ["CZlib"]
         ),
         .target(
             name: "GuesthouseConfig",

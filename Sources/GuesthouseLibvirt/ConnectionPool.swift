@@ -15,7 +15,7 @@ public final class ConnectionPool: Sendable {
 
     private let executor: LibvirtExecutor
     private let connectTimeout: Double
-    private let logger: Logger
+    let logger: Logger
     private let state = Locked(State())
 
     private struct State {
