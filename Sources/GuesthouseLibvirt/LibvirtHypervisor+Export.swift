@@ -43,14 +43,15 @@ extension LibvirtHypervisor: GuestArchiving {
             }
             return (domain.name, Array(tree.rendered().utf8), disks)
         }
-        var disks: [(disk: ExportDisk, member: TarMember)] = []
+        var planned: [(disk: ExportDisk, member: TarMember)] = []
         let now = Date().timeIntervalSince1970
         let mtime = (seconds: UInt64(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
         for var disk in found {
             let map = try await dataMap(disk.ref, path: disk.path, size: disk.entry.size)
             disk.entry.allocated = map.dataSize
-            disks.append((disk, TarMember(name: disk.entry.file, sparse: map, mtime: mtime)))
+            planned.append((disk, TarMember(name: disk.entry.file, sparse: map, mtime: mtime)))
         }
+        let disks = planned
         let manifest = GuestArchiveManifest(name: name, disks: disks.map(\.disk.entry))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

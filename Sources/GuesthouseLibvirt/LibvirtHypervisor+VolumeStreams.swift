@@ -17,7 +17,7 @@ extension LibvirtHypervisor {
 
     /// Starts a transfer on a fresh stream: sparse first, dense when the backend refuses that.
     private func open(_ ref: VolumeRef, operation: String,
-                      _ start: @escaping @Sendable (StorageVolume, Stream, Bool) throws -> Void) async throws -> (Stream, sparse: Bool) {
+                      _ start: @escaping @Sendable (StorageVolume, LibvirtStream, Bool) throws -> Void) async throws -> (LibvirtStream, sparse: Bool) {
         let conn = try await pool.connection(uri: uri, credentials: credentials)
         let family = self.family
         let logger = pool.logger

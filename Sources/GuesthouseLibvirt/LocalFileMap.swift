@@ -8,6 +8,9 @@ import GuesthouseCore
 /// libvirt's sparse streams use too): no byte is read. The file is opened without following a
 /// symlink in its last component, and only a regular file is read.
 enum LocalFileMap {
+    /// Linux's `SEEK_DATA` and `SEEK_HOLE` (Glibc hides them behind _GNU_SOURCE).
+    static let seekData: Int32 = 3, seekHole: Int32 = 4
+
     /// The map of `path`, whose size must be `size`; nil when it cannot be read this way (not a
     /// regular file, a symlink, another size, a file system without SEEK_DATA).
     static func read(path: String, size: UInt64) -> SparseMap? {
@@ -20,13 +23,13 @@ enum LocalFileMap {
         var extents: [SparseMap.Extent] = []
         var position: off_t = 0
         while position < end {
-            let data = lseek(fd, position, SEEK_DATA)
+            let data = lseek(fd, position, seekData)
             if data < 0 {
                 if errno == ENXIO { break }  // only a hole is left
                 return nil
             }
             if data >= end { break }
-            let hole = lseek(fd, data, SEEK_HOLE)
+            let hole = lseek(fd, data, seekHole)
             guard hole > data else { return nil }
             let stop = min(hole, end)
             extents.append(SparseMap.Extent(offset: UInt64(data), length: UInt64(stop - data)))

@@ -75,3 +75,6 @@ public final class Stream: @unchecked Sendable {
         if virStreamAbort(pointer) < 0 { virResetLastError() }
     }
 }
+
+/// `Stream` for modules that also see Foundation's `Stream`.
+public typealias LibvirtStream = Stream

@@ -23,7 +23,7 @@ private struct SparseFixture {
             try handle.write(contentsOf: Data(bytes))
         }
         try handle.close()
-        try body(fixture)
+        try await body(fixture)
     }
 
     var map: SparseMap {
