@@ -48,8 +48,9 @@ extension LibvirtHypervisor: GuestArchiving {
         let mtime = (seconds: UInt64(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
         for var disk in found {
             let map = try await dataMap(disk.ref, path: disk.path, size: disk.entry.size)
-            disk.entry.allocated = map.dataSize
-            planned.append((disk, TarMember(name: disk.entry.file, sparse: map, mtime: mtime)))
+            let member = TarMember(name: disk.entry.file, sparse: map, mtime: mtime)
+            disk.entry.allocated = member.dataSize
+            planned.append((disk, member))
         }
         let disks = planned
         let manifest = GuestArchiveManifest(name: name, disks: disks.map(\.disk.entry))

@@ -82,6 +82,7 @@ extension LibvirtHypervisor {
                     }
                 }
             }
+            try await reader.finish()
             if let missing = pending.keys.sorted().first {
                 throw GuesthouseError.invalid("the archive does not hold \(missing) as its manifest says")
             }

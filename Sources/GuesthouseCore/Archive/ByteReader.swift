@@ -76,6 +76,12 @@ final class ByteReader: @unchecked Sendable {
         }
     }
 
+    /// Drops everything up to the end of the stream.
+    func drain() async throws {
+        offset = buffer.count
+        while let chunk = try await nextChunk() { position += UInt64(chunk.count) }
+    }
+
     /// Drops exactly `count` bytes.
     func skip(_ count: UInt64) async throws {
         try await stream(count) { _ in }

@@ -41,6 +41,28 @@ public struct SparseMap: Sendable, Equatable {
         try! SparseMap(realSize: size, extents: [Extent(offset: 0, length: size)])
     }
 
+    /// The same file with every extent widened to whole 512-byte blocks (within the real size).
+    /// GNU tar stores each extent padded to whole blocks while libarchive stores them back to back;
+    /// with block-aligned extents the two agree, so archives use this map.
+    public func blockAligned() -> SparseMap {
+        let block = UInt64(Tar.blockSize)
+        let widened = extents.map { extent -> Extent in
+            let start = extent.offset / block * block
+            let end = min(realSize, (extent.end + block - 1) / block * block)
+            return Extent(offset: start, length: end - start)
+        }
+        var merged: [Extent] = []
+        for extent in widened {
+            if let last = merged.last, extent.offset <= last.end {
+                merged[merged.count - 1].length = max(last.end, extent.end) - last.offset
+            } else {
+                merged.append(extent)
+            }
+        }
+        // swiftlint:disable:next force_try
+        return try! SparseMap(realSize: realSize, extents: merged)
+    }
+
     /// The bytes of data (what an archive stores).
     public var dataSize: UInt64 { extents.reduce(0) { $0 + $1.length } }
 

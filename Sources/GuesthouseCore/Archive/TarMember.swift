@@ -19,11 +19,12 @@ public struct TarMember: Sendable, Equatable {
         self.isSparse = false
     }
 
-    /// A sparse member: only `map`'s data is stored.
+    /// A sparse member: only `map`'s data is stored, its extents widened to whole blocks (see
+    /// `SparseMap.blockAligned`): write the data of `self.map`, not of `map`.
     public init(name: String, sparse map: SparseMap, mtime: (seconds: UInt64, nanoseconds: UInt32) = (0, 0)) {
         self.name = name
         self.mtime = mtime
-        self.map = map
+        self.map = map.blockAligned()
         self.isSparse = true
     }
 

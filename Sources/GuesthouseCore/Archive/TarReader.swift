@@ -143,6 +143,13 @@ public final class TarReader: @unchecked Sendable {
         return entry
     }
 
+    /// Reads what follows the end of the archive to the end of the stream (record padding; a
+    /// gzip stream's end and checksum), so a truncated or corrupt end is noticed.
+    /// - Throws: `invalidArguments` for a truncated or corrupt gzip stream.
+    public func finish() async throws {
+        try await bytes.drain()
+    }
+
     /// Reads the current member whole (at most `limit` bytes of file).
     /// - Throws: `invalidArguments` when it is larger.
     public func readSmall(limit: Int) async throws -> [UInt8] {
