@@ -92,6 +92,27 @@ private func readAll(_ path: String) async throws -> [(entry: TarEntry, pieces: 
     return out
 }
 
+/// A file read as its data extents (`lseek` SEEK_DATA/SEEK_HOLE) and holes, without reading the holes.
+private func filePieces(_ path: String) throws -> [FilePiece] {
+    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    let fd = handle.fileDescriptor
+    let size = UInt64(lseek(fd, 0, SEEK_END))
+    var pieces: [FilePiece] = []
+    var position: UInt64 = 0
+    while position < size {
+        let data = lseek(fd, off_t(position), 3)  // SEEK_DATA
+        if data < 0 { break }
+        let hole = UInt64(lseek(fd, data, 4))  // SEEK_HOLE
+        if UInt64(data) > position { pieces.append(.hole(UInt64(data) - position)) }
+        try handle.seek(toOffset: UInt64(data))
+        pieces.append(.data(Array(try handle.read(upToCount: Int(hole - UInt64(data))) ?? Data())))
+        position = hole
+    }
+    if size > position { pieces.append(.hole(size - position)) }
+    return pieces
+}
+
 private let past8GiB: UInt64 = 8 << 30 + 4096 * 3
 private let writes: [(UInt64, [UInt8])] = [(0, Array("boot sector".utf8)), (1 << 20, [UInt8](repeating: 0xAB, count: 70_000)),
                                            (past8GiB, Array("past eight gibibytes".utf8))]
@@ -126,7 +147,7 @@ private let writes: [(UInt64, [UInt8])] = [(0, Array("boot sector".utf8)), (1 <<
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                 _ = try run(tool, ["-xf", path, "-C", out.path])
                 let extracted = out.appendingPathComponent("disks/vda.raw").path
-                #expect(try run("/usr/bin/cmp", [extracted, f.dir.appendingPathComponent("disks/vda.raw").path]).isEmpty)
+                #expect(f.matches(try filePieces(extracted)), "\(tool) extracted other bytes")
                 let kib = Int(try run("/usr/bin/du", ["-k", extracted]).split(separator: "\t").first ?? "") ?? .max
                 #expect(kib < 1024, "\(tool) extracted \(kib) KiB: the holes were filled")
                 #expect(try String(contentsOfFile: out.appendingPathComponent(longName).path, encoding: .utf8) == "long")
