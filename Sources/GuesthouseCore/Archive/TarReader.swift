@@ -61,7 +61,13 @@ public final class TarReader: @unchecked Sendable {
         var paxSparse: [UInt64] = []  // pax 0.0 offset/numbytes pairs
         var longName: String?
         while true {
-            guard let header = try Tar.parseHeader(try await bytes.read(Tar.blockSize)) else { return nil }
+            guard let header = try Tar.parseHeader(try await bytes.read(Tar.blockSize)) else {
+                // The end is two zero blocks: a missing second one is a cut archive.
+                guard try await bytes.read(Tar.blockSize).allSatisfy({ $0 == 0 }) else {
+                    throw GuesthouseError.invalid("the archive is corrupt (a lone zero block)")
+                }
+                return nil
+            }
             switch header.type {
             case Tar.TypeFlag.paxExtended, Tar.TypeFlag.paxGlobal:
                 let data = try await metadata(header.size)
