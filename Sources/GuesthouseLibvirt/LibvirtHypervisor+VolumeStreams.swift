@@ -114,18 +114,33 @@ extension LibvirtHypervisor {
                 }
             }
         }
+        // Data is gathered into pieces of `chunkSize` (a request body arrives in small buffers):
+        // one executor hop per MiB, not per buffer.
+        var pending: [UInt8] = []
+        pending.reserveCapacity(Self.chunkSize)
         do {
             try await pieces { piece in
                 switch piece {
                 case .data(let bytes):
-                    try await send(bytes)
-                case .hole(let length) where sparse:
-                    try await executor.run {
-                        do { try stream.sendHole(length) } catch {
-                            throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
-                        }
+                    pending += bytes
+                    if pending.count >= Self.chunkSize {
+                        try await send(pending)
+                        pending.removeAll(keepingCapacity: true)
                     }
                 case .hole(var length):
+                    if !pending.isEmpty {
+                        try await send(pending)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    if sparse {
+                        let hole = length
+                        try await executor.run {
+                            do { try stream.sendHole(hole) } catch {
+                                throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
+                            }
+                        }
+                        return
+                    }
                     let zeros = [UInt8](repeating: 0, count: Self.chunkSize)
                     while length > 0 {
                         let n = Int(min(length, UInt64(zeros.count)))
@@ -134,6 +149,7 @@ extension LibvirtHypervisor {
                     }
                 }
             }
+            if !pending.isEmpty { try await send(pending) }
             try await executor.run {
                 do { try stream.finish() } catch { throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family) }
             }

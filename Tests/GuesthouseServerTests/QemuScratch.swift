@@ -37,7 +37,7 @@ struct QemuScratch: Sendable {
     func volumes() throws -> [String] {
         let conn = try Connection(uri: "qemu:///system")
         let p = try conn.storagePool(name: pool)
-        try p.refresh()
+        try? p.refresh()  // refused while an upload runs in the pool; libvirt knows its own volumes anyway
         return try p.volumes().map(\.name).sorted()
     }
 
