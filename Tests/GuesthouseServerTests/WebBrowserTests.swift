@@ -3,7 +3,8 @@ import Testing
 
 /// The web UI in headless Chromium: `Tests/browser/web_ui_pages.py` starts `guesthouse serve` on the
 /// embedded demo, logs in, and loads every page at 390x844 (no sideways scroll, no CSP violation,
-/// the style sheet applied) and at 1280x800, saving screenshots of each to the folder it prints
+/// the style sheet applied, WCAG AA contrast of every text) and at 1280x800, tabs through the machine
+/// page (every control reached with a visible focus ring), saving screenshots of each to the folder it prints
 /// (`$GUESTHOUSE_SCREENSHOTS`, default /var/tmp/guesthouse-screenshots).
 /// Needs Debian's `chromium` and `chromium-driver` and selenium in /opt/guesthouse-venv (scripts/setup).
 @Suite struct WebBrowserTests {
@@ -51,6 +52,8 @@ import Testing
             }
             #expect(text.contains("phone \(page): scrollWidth") && !text.contains("phone \(page): scrolls sideways"))
         }
+        // Keyboard: Tab reaches the menu, log out and the actions, each with a visible focus ring.
+        #expect(text.contains("phone keyboard: Tab reaches") && text.contains("desktop keyboard: Tab reaches"))
         #expect(!text.contains("FAIL"))
     }
 }

@@ -20,6 +20,34 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+# Every visible text's contrast against its effective background (WCAG 2: 4.5:1, 3:1 for large text).
+CONTRAST = """
+function channel(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
+function parts(c) { return c.match(/[\\d.]+/g).map(Number); }
+function luminance(c) { const [r, g, b] = parts(c); return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b); }
+function opaque(c) { const p = parts(c); return p.length < 4 || p[3] > 0; }
+function background(el) {
+  for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor; if (opaque(c)) return c; }
+  return 'rgb(255, 255, 255)';
+}
+const low = [];
+let checked = 0;
+for (const el of document.querySelectorAll('body *')) {
+  if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const box = el.getBoundingClientRect();
+  if (box.width === 0 || box.height === 0 || box.right < 0) continue;
+  const style = getComputedStyle(el);
+  checked++;
+  const a = luminance(style.color), b = luminance(background(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+  const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  if (ratio < needed) low.push(el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+}
+return [low, checked];
+"""
 
 PHONE = (390, 844)
 DESKTOP = (1280, 800)
@@ -112,6 +140,8 @@ def main():
                 for name, path in pages:
                     driver.get(base + path)
                     shoot(driver, out, label, name, failures, size)
+                driver.get(base + detail)
+                keyboard(driver, label, failures)
             finally:
                 driver.quit()
     finally:
@@ -121,6 +151,28 @@ def main():
         print("FAIL " + failure)
     print("ok" if not failures else f"{len(failures)} failure(s)", flush=True)
     sys.exit(1 if failures else 0)
+
+
+def keyboard(driver, label, failures):
+    """Tabs through the machine page: the menu, log out and every action button are reached, each
+    with a visible focus outline."""
+    driver.find_element(By.TAG_NAME, "body").click()
+    reached = []
+    for _ in range(30):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        element = driver.switch_to.active_element
+        if element.tag_name in ("body", "html"):
+            continue  # past the last control, focus leaves the page for a step
+        text = element.text.strip()
+        outline = driver.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth]", element)
+        if outline[0] == "none" or outline[1] in ("0px", ""):
+            failures.append(f"{label} keyboard: focus on {element.tag_name} {text!r} is not visible ({outline})")
+        reached.append(text)
+    for wanted in ["Skip to content", "Machines", "Images", "Log out admin", "Delete"]:
+        if wanted not in reached:
+            failures.append(f"{label} keyboard: Tab never reaches {wanted!r} (reached {reached})")
+    print(f"{label} keyboard: Tab reaches {sorted(set(t for t in reached if t))}", flush=True)
 
 
 def shoot(driver, out, label, name, failures, size):
@@ -138,6 +190,11 @@ def shoot(driver, out, label, name, failures, size):
         "return getComputedStyle(document.querySelector('header')).display")
     if styled != "flex":
         failures.append(f"{label} {name}: the style sheet did not apply (header display {styled})")
+    low, checked = driver.execute_script(CONTRAST)
+    if checked < 3:
+        failures.append(f"{label} {name}: only {checked} texts found for the contrast check")
+    if low:
+        failures.append(f"{label} {name}: low contrast: {low}")
     # The whole page, not just the first screen.
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
@@ -146,7 +203,8 @@ def shoot(driver, out, label, name, failures, size):
     driver.save_screenshot(path)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size == PHONE})
-    print(f"{label} {name}: scrollWidth {width} <= innerWidth {inner}: {width <= inner} -> {path}", flush=True)
+    print(f"{label} {name}: scrollWidth {width} <= innerWidth {inner}: {width <= inner}, "
+          f"{checked} texts with readable contrast -> {path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,8 @@ enum WebTemplates {
         "status": """
         <table class="cards"><thead><tr><th>Provider</th><th>Machines</th><th>Running</th><th>Memory (used / host)</th><th>Storage (used / pool)</th></tr></thead><tbody>
         {{#providers}}<tr><td data-label="Provider">{{name}}</td>{{#error}}<td colspan="4" class="error whole">{{error}}</td>{{/error}}
-        {{^error}}<td data-label="Machines">{{machines}}</td><td data-label="Running">{{running}}</td><td data-label="Memory">{{memoryUsed}} / {{memoryTotal}}</td>
-        <td data-label="Storage">{{storageUsed}} / {{storageTotal}}</td>{{/error}}</tr>{{/providers}}</tbody></table>
+        {{^error}}<td data-label="Machines">{{machines}}</td><td data-label="Running">{{running}}</td><td data-label="Memory (used / host)">{{memoryUsed}} / {{memoryTotal}}</td>
+        <td data-label="Storage (used / pool)">{{storageUsed}} / {{storageTotal}}</td>{{/error}}</tr>{{/providers}}</tbody></table>
         """,
         "machines": """
         {{#providers}}<h2>{{name}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
