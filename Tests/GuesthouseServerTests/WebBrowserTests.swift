@@ -24,18 +24,10 @@ import Testing
             try FileManager.default.removeItem(atPath: "\(screenshots)/\(name)")
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [root.appendingPathComponent("Tests/browser/web_ui_pages.py").path, executable, screenshots]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let (status, text) = try Tool.run([Self.python, root.appendingPathComponent("Tests/browser/web_ui_pages.py").path,
+                                           executable, screenshots])
         print(text)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         #expect(text.contains("screenshots: \(screenshots)"))
 
         // Every page at both sizes was checked and photographed.

@@ -11,6 +11,7 @@ Prints "screenshots: DIR" and one line per check; exits non-zero when a check fa
 """
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=20)
+        shutil.rmtree(workdir, ignore_errors=True)
     for failure in failures:
         print("FAIL " + failure)
     print("ok" if not failures else f"{len(failures)} failure(s)", flush=True)
