@@ -217,6 +217,14 @@ import Testing
             let missing = try await Self.request(client, .get, "/machines/LOCAL1/nope/", cookies: cookies)
             #expect(missing.status == .notFound)
             #expect(missing.text.contains("class=\"error\""))
+            // Hostile text in a URL comes back escaped, in an error and in the login form's `next`.
+            let hostileID = try await Self.request(client, .get, "/machines/LOCAL1/%3Cscript%3E%26%22/", cookies: cookies)
+            #expect(hostileID.status.code >= 400 && hostileID.status.code < 500)
+            #expect(!hostileID.text.contains("<script"))
+            let hostileNext = try await Self.request(client, .get, "/login/?next=/%22%3E%3Cscript%3Ex%3C/script%3E")
+            #expect(hostileNext.status == .ok)
+            #expect(!hostileNext.text.contains("<script"))
+            #expect(hostileNext.text.contains("value=\"/&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""))
             // The style sheet is public (the login page needs it) and holds the phone layout.
             let css = try await Self.request(client, .get, "/static/guesthouse.css")
             #expect(css.status == .ok)
