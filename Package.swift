@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "GuesthouseCore",
-            dependencies: []
+            dependencies: ["CZlib"]
         ),
         .target(
             name: "GuesthouseConfig",
@@ -182,6 +182,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),

@@ -21,7 +21,7 @@ public final class ConnectionPool: Sendable {
     /// The per-domain and per-network locks of this process.
     public let locks: LibvirtLocks
     private let connectTimeout: Double
-    private let logger: Logger
+    let logger: Logger
     /// Where libvirt call latencies and events are recorded.
     let metrics: any MetricsFactory
     /// Where the views' re-reads and rebuilds run: two workers of their own, so events are applied

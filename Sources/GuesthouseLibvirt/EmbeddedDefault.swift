@@ -3,25 +3,58 @@ import GuesthouseCore
 
 /// The demo that `guesthouse serve` runs without a configuration: libvirt's in-process test driver
 /// loaded from a node file with a few guests, an isolated network and an image pool whose volumes
-/// are named like vmango images.
+/// are named like vmango images. The named guests carry vmango metadata (image, OS, plan, creator,
+/// an SSH key) and a static DHCP address, so the demo's machine list has every column filled.
 public enum EmbeddedDefault {
-    /// A test-driver node document with `guests` demo guests (at least the three named ones).
+    /// One named demo guest.
+    public struct DemoGuest: Sendable {
+        public var name: String
+        public var memoryMiB: Int
+        public var cpus: Int
+        public var running: Bool
+        /// Its static DHCP address (outside the network's range, which new machines draw from).
+        public var address: String
+        public var metadata: VmangoMetadata
+    }
+
+    /// The demo's SSH key (a placeholder: nothing can log in with it).
+    public static let demoKey = MachineSSHKey(
+        name: "demo", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo@guesthouse")
+
+    /// The named guests every demo node has.
+    public static let demoGuests: [DemoGuest] = [
+        DemoGuest(name: "web-1", memoryMiB: 1024, cpus: 2, running: true, address: "192.168.150.10",
+                  metadata: VmangoMetadata(imageID: "Debian-12_amd64_qcow2.img", os: "Debian-12", creator: "admin",
+                                           plan: "medium", sshKeys: [demoKey])),
+        DemoGuest(name: "db-1", memoryMiB: 2048, cpus: 2, running: true, address: "192.168.150.11",
+                  metadata: VmangoMetadata(imageID: "Ubuntu-24.04_amd64_qcow2.img", os: "Ubuntu-24.04", creator: "admin",
+                                           plan: "medium", sshKeys: [demoKey])),
+        DemoGuest(name: "build-box", memoryMiB: 512, cpus: 1, running: false, address: "192.168.150.12",
+                  metadata: VmangoMetadata(imageID: "Centos-7_amd64_raw.img", os: "Centos-7", creator: "ci",
+                                           plan: "small", sshKeys: [demoKey])),
+    ]
+
+    /// A test-driver node document with the named demo guests and `extraGuests` more (bare ones).
     public static func nodeXML(extraGuests: Int = 0) -> String {
         var parts = ["<node>"]
-        parts.append(domain(name: "web-1", index: 0, memoryMiB: 1024, cpus: 2, running: true))
-        parts.append(domain(name: "db-1", index: 1, memoryMiB: 2048, cpus: 2, running: true))
-        parts.append(domain(name: "build-box", index: 2, memoryMiB: 512, cpus: 1, running: false))
+        for (index, guest) in demoGuests.enumerated() {
+            parts.append(domain(name: guest.name, index: index, memoryMiB: guest.memoryMiB, cpus: guest.cpus,
+                                running: guest.running, metadata: guest.metadata))
+        }
         for i in 0..<extraGuests {
             parts.append(domain(name: String(format: "guest-%04d", i), index: 1000 + i, memoryMiB: 256, cpus: 1,
                                 running: i % 2 == 0))
         }
+        let hosts = demoGuests.enumerated().map { index, guest in
+            "<host mac='\(mac(index))' name='\(xmlEscape(guest.name))' ip='\(guest.address)'/>"
+        }.joined()
         parts.append("""
           <network>
             <name>guesthouse</name>
             <uuid>8d0c7c4a-3f3e-4f3b-9b1a-2a2f8e0c0001</uuid>
             <bridge name='ghbr0'/>
             <ip address='192.168.150.1' netmask='255.255.255.0'>
-              <dhcp><range start='192.168.150.100' end='192.168.150.200'/></dhcp>
+              <dhcp><range start='192.168.150.100' end='192.168.150.200'/>\(hosts)</dhcp>
             </ip>
           </network>
           <pool type='dir'>
@@ -48,16 +81,21 @@ public enum EmbeddedDefault {
         return parts.joined(separator: "\n") + "\n"
     }
 
-    private static func domain(name: String, index: Int, memoryMiB: Int, cpus: Int, running: Bool) -> String {
+    private static func mac(_ index: Int) -> String {
+        String(format: "52:54:00:%02x:%02x:%02x", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff)
+    }
+
+    private static func domain(name: String, index: Int, memoryMiB: Int, cpus: Int, running: Bool,
+                               metadata: VmangoMetadata? = nil) -> String {
         let uuid = String(format: "6f1e8f2a-0000-4000-8000-%012x", index)
-        let mac = String(format: "52:54:00:%02x:%02x:%02x", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff)
+        let mac = mac(index)
         return """
           <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
             <name>\(xmlEscape(name))</name>
             <uuid>\(uuid)</uuid>
             <memory unit='MiB'>\(memoryMiB)</memory>
             <vcpu>\(cpus)</vcpu>
-            <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
+            <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>\(metadata.map { "\n    <metadata>\($0.xml)</metadata>" } ?? "")
             <on_poweroff>destroy</on_poweroff>
             <devices>
               <interface type='network'><mac address='\(mac)'/><source network='guesthouse'/><model type='virtio'/></interface>

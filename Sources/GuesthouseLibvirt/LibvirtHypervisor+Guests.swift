@@ -158,11 +158,13 @@ extension LibvirtHypervisor {
 
 /// Renders storage volume XML.
 enum VolumeXML {
-    static func render(name: String, capacityBytes: UInt64, format: String = "qcow2") -> String {
+    /// A volume of `capacityBytes`; `allocationBytes` 0 keeps a raw file sparse (without it,
+    /// libvirt allocates a raw volume whole).
+    static func render(name: String, capacityBytes: UInt64, format: String = "qcow2", allocationBytes: UInt64? = nil) -> String {
         """
         <volume>
           <name>\(xmlEscape(name))</name>
-          <capacity unit='bytes'>\(capacityBytes)</capacity>
+          <capacity unit='bytes'>\(capacityBytes)</capacity>\(allocationBytes.map { "\n  <allocation unit='bytes'>\($0)</allocation>" } ?? "")
           <target><format type='\(xmlEscape(format))'/></target>
         </volume>
         """

@@ -26,7 +26,8 @@ public final class StorageVolume: @unchecked Sendable {
     public func info() throws -> StorageVolumeInfo {
         var info = virStorageVolInfo()
         try check("virStorageVolGetInfo", virStorageVolGetInfo(pointer, &info))
-        return StorageVolumeInfo(capacity: info.capacity, allocation: info.allocation)
+        return StorageVolumeInfo(capacity: info.capacity, allocation: info.allocation,
+                                 isFile: info.type == Int32(VIR_STORAGE_VOL_FILE.rawValue))
     }
 
     /// The name of the pool holding this volume.
@@ -47,14 +48,19 @@ public final class StorageVolume: @unchecked Sendable {
         try check("virStorageVolDelete", virStorageVolDelete(pointer, 0))
     }
 
-    /// Starts sending the volume's bytes into `stream` (read them with `Stream.receive`).
-    public func download(into stream: Stream, offset: UInt64 = 0, length: UInt64 = 0) throws {
-        try check("virStorageVolDownload", virStorageVolDownload(pointer, stream.pointer, offset, length, 0))
+    /// Starts sending the volume's bytes into `stream` (read them with `Stream.receive`; with
+    /// `sparse`, with `Stream.receiveSparse`, holes sent as holes). Backends without sparse
+    /// streams refuse `sparse` here.
+    public func download(into stream: Stream, offset: UInt64 = 0, length: UInt64 = 0, sparse: Bool = false) throws {
+        let flags = sparse ? UInt32(VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM.rawValue) : 0
+        try check("virStorageVolDownload", virStorageVolDownload(pointer, stream.pointer, offset, length, flags))
     }
 
-    /// Starts taking the volume's new bytes from `stream` (write them with `Stream.send`).
-    public func upload(from stream: Stream, offset: UInt64 = 0, length: UInt64 = 0) throws {
-        try check("virStorageVolUpload", virStorageVolUpload(pointer, stream.pointer, offset, length, 0))
+    /// Starts taking the volume's new bytes from `stream` (write them with `Stream.send`; with
+    /// `sparse`, holes with `Stream.sendHole`). Backends without sparse streams refuse `sparse` here.
+    public func upload(from stream: Stream, offset: UInt64 = 0, length: UInt64 = 0, sparse: Bool = false) throws {
+        let flags = sparse ? UInt32(VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM.rawValue) : 0
+        try check("virStorageVolUpload", virStorageVolUpload(pointer, stream.pointer, offset, length, flags))
     }
 }
 
@@ -62,6 +68,8 @@ public final class StorageVolume: @unchecked Sendable {
 public struct StorageVolumeInfo: Sendable, Equatable {
     public var capacity: UInt64
     public var allocation: UInt64
+    /// A regular file on the host (dir, fs, netfs pools), not a block device or network volume.
+    public var isFile: Bool = false
 }
 
 extension StorageVolume {

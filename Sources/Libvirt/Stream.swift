@@ -23,6 +23,35 @@ public final class Stream: @unchecked Sendable {
         return Int(n)
     }
 
+    /// What a sparse receive found.
+    public enum Piece: Sendable, Equatable {
+        /// `count` bytes of data were read into the buffer.
+        case data(Int)
+        /// The stream is at a hole of `length` bytes (already consumed).
+        case hole(UInt64)
+        /// The end of the stream.
+        case end
+    }
+
+    /// Reads up to `buffer.count` bytes of a sparse stream (a download started with `sparse`),
+    /// stopping at holes: a hole is reported with its length instead of as zeros.
+    public func receiveSparse(into buffer: UnsafeMutableRawBufferPointer) throws -> Piece {
+        let n = virStreamRecvFlags(pointer, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count,
+                                   UInt32(VIR_STREAM_RECV_STOP_AT_HOLE.rawValue))
+        if n == -3 {
+            var length: Int64 = 0
+            try check("virStreamRecvHole", virStreamRecvHole(pointer, &length, 0))
+            return .hole(UInt64(max(0, length)))
+        }
+        if n < 0 { throw LibvirtError.last("virStreamRecvFlags") }
+        return n == 0 ? .end : .data(Int(n))
+    }
+
+    /// Sends a hole of `length` bytes (an upload started with `sparse`): the target skips them.
+    public func sendHole(_ length: UInt64) throws {
+        try check("virStreamSendHole", virStreamSendHole(pointer, Int64(length), 0))
+    }
+
     /// Writes all of `bytes` to the stream.
     public func send(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
@@ -46,3 +75,6 @@ public final class Stream: @unchecked Sendable {
         if virStreamAbort(pointer) < 0 { virResetLastError() }
     }
 }
+
+/// `Stream` for modules that also see Foundation's `Stream`.
+public typealias LibvirtStream = Stream

@@ -133,7 +133,7 @@ enum EmbeddedDemo {
         config.families["test"] = test
         config.plans["small"] = PlanConfig(name: "small", memoryMiB: 512, cpus: 1, diskSizeGiB: 5)
         config.plans["medium"] = PlanConfig(name: "medium", memoryMiB: 2048, cpus: 2, diskSizeGiB: 20)
-        config.sshKeys["demo"] = SSHKeyConfig(name: "demo", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo@guesthouse")
+        config.sshKeys["demo"] = SSHKeyConfig(name: "demo", publicKey: EmbeddedDefault.demoKey.publicKey)
         // A fresh secret per run: demo sessions end with the process.
         config.server.sessionSecret = UUID().uuidString + UUID().uuidString
         config.users["admin"] = UserConfig(name: "admin", passwordHash: Bcrypt.hash(password, cost: 10))

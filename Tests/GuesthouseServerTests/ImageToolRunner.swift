@@ -8,7 +8,7 @@ import Testing
 
 /// Runs the independent tools the image tests check with (qemu-img, tar), argument arrays only.
 enum Tool {
-    /// Runs `arguments[0]` (looked up in /usr/bin and /bin) and returns (status, stdout + stderr).
+    /// Runs `arguments[0]` (a path, or a name looked up in /usr/bin and /bin) and returns (status, stdout + stderr).
     @discardableResult
     static func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()

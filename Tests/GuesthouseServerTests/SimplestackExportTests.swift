@@ -8,8 +8,7 @@ func handmadeArchive(name: String, diskBytes: [UInt8], declaredDiskSize: UInt64?
     let domain = "<domain type='test'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><source file='/x'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
     var out: [UInt8] = []
     for (entry, bytes) in [("guesthouse.json", Array(manifest.utf8)), ("domain.xml", Array(domain.utf8)), ("disks/vda.raw", diskBytes)] {
-        out += Tar.header(name: entry, size: UInt64(bytes.count)) + bytes
-        out += [UInt8](repeating: 0, count: Tar.padding(for: UInt64(bytes.count)))
+        out += TarMember.small(name: entry, bytes: bytes)
     }
     return Data(out + Tar.trailer)
 }

@@ -73,13 +73,14 @@ enum SurfaceHarness {
     }
 
     /// Runs `body` against a server whose `kvm` family is qemu:///system with domain type qemu.
-    static func withQemu(_ body: @escaping @Sendable (SurfaceClient) async throws -> Void) async throws {
+    static func withQemu(_ setup: TestingSetup = .router,
+                         _ body: @escaping @Sendable (SurfaceClient) async throws -> Void) async throws {
         var family = FamilyConfig()
         family.domainType = "qemu"
-        try await withServer(families: ["kvm": family], body)
+        try await withServer(families: ["kvm": family], setup: setup, body)
     }
 
-    static func withServer(families: [String: FamilyConfig],
+    static func withServer(families: [String: FamilyConfig], setup: TestingSetup = .router,
                            _ body: @escaping @Sendable (SurfaceClient) async throws -> Void) async throws {
         var config = Config()
         config.users["admin"] = UserConfig(name: "admin", passwordHash: passwordHash)
@@ -92,7 +93,7 @@ enum SurfaceHarness {
         let (router, _) = buildRouter(config: config, directory: directory,
                                       authenticator: Authenticator(users: config.users))
         let app = Application(router: router)
-        try await app.test(.router) { client in
+        try await app.test(setup) { client in
             try await body(SurfaceClient(client: client))
         }
     }

@@ -1,7 +1,10 @@
 import Foundation
 import GuesthouseConfig
+import GuesthouseCore
+import GuesthouseLibvirt
 import Hummingbird
 import HummingbirdTesting
+import Libvirt
 import NIOCore
 import Testing
 
@@ -111,7 +114,7 @@ import Testing
             #expect(list.text.contains(">web-1</a>"))
             #expect(list.text.contains("Log out admin"))
             let status = try await Self.request(client, .get, "/", cookies: cookies)
-            #expect(status.text.replacingOccurrences(of: "\n", with: "").contains("<td>LOCAL1</td><td>3</td><td>2</td>"))
+            #expect(status.text.replacingOccurrences(of: "\n", with: "").contains(#"<td data-label="Provider">LOCAL1</td><td data-label="Machines">3</td><td data-label="Running">2</td>"#))
             let images = try await Self.request(client, .get, "/images/", cookies: cookies)
             #expect(images.text.contains("Debian-12_amd64_qcow2.img"))
             let addForm = try await Self.request(client, .get, "/machines/add/", cookies: cookies)
@@ -180,5 +183,163 @@ import Testing
             #expect(r.status == .notFound)
             #expect(r.text.contains("session_secret"))
         }
+    }
+
+    // MARK: - Every page and form
+
+    /// The pages a logged-in user can open (the machine's id from the demo's web-1).
+    static let pages = ["/", "/machines/", "/machines/add/", "/images/", "/machines/LOCAL1/6f1e8f2a000040008000000000000000/"]
+
+    /// Every POST form of the UI besides the login (whose refusal is tested above).
+    static let forms = ["/logout/", "/machines/add/"] + ["start", "stop", "reboot", "delete"].map {
+        "/machines/LOCAL1/6f1e8f2a000040008000000000000000/\($0)/"
+    }
+
+    @Test func everyPageAnswersWithStrictHTMLAndNeedsASession() async throws {
+        try await Self.server().run { client in
+            for path in Self.pages {
+                let anonymous = try await Self.request(client, .get, path)
+                #expect(anonymous.status == .seeOther, "\(path)")
+                #expect(anonymous.headers[.location] == "/login/?next=\(path)")
+            }
+            let (cookies, _) = try await Self.logIn(client)
+            for path in Self.pages + ["/login/"] {
+                let page = try await Self.request(client, .get, path, cookies: cookies)
+                #expect(page.status == .ok, "\(path)")
+                #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+                let policy = page.headers[.init("Content-Security-Policy")!] ?? ""
+                #expect(policy.hasPrefix("default-src 'self'") && !policy.contains("unsafe-inline"), "\(path): \(policy)")
+                // No inline script or style anywhere: the style sheet is a file of its own.
+                #expect(!page.text.contains("<script") && !page.text.contains("<style") && !page.text.contains(" style="), "\(path)")
+                #expect(page.text.contains("<link rel=\"stylesheet\" href=\"/static/guesthouse.css\">"))
+                #expect(page.text.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"))
+            }
+            let missing = try await Self.request(client, .get, "/machines/LOCAL1/nope/", cookies: cookies)
+            #expect(missing.status == .notFound)
+            #expect(missing.text.contains("class=\"error\""))
+            // Hostile text in a URL comes back escaped, in an error and in the login form's `next`.
+            let hostileID = try await Self.request(client, .get, "/machines/LOCAL1/%3Cscript%3E%26%22/", cookies: cookies)
+            #expect(hostileID.status.code >= 400 && hostileID.status.code < 500)
+            #expect(!hostileID.text.contains("<script"))
+            let hostileNext = try await Self.request(client, .get, "/login/?next=/%22%3E%3Cscript%3Ex%3C/script%3E")
+            #expect(hostileNext.status == .ok)
+            #expect(!hostileNext.text.contains("<script"))
+            #expect(hostileNext.text.contains("value=\"/&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""))
+            // The style sheet is public (the login page needs it) and holds the phone layout.
+            let css = try await Self.request(client, .get, "/static/guesthouse.css")
+            #expect(css.status == .ok)
+            #expect(css.headers[.contentType] == "text/css; charset=utf-8")
+            #expect(css.text.contains("@media (max-width:44em)") && css.text.contains(":focus-visible"))
+        }
+    }
+
+    @Test func everyFormRefusesAMissingOrWrongToken() async throws {
+        let server = try Self.server()
+        try await server.run { client in
+            let (cookies, csrf) = try await Self.logIn(client)
+            for path in Self.forms {
+                for token in [nil, "wrong", csrf + "x"] {
+                    var form = ["Name": "forged", "Plan": "small", "Image": "Debian-12_amd64_qcow2.img", "Provider": "LOCAL1"]
+                    form["csrf"] = token
+                    let refused = try await Self.request(client, .post, path, cookies: cookies, form: form)
+                    #expect(refused.status == .forbidden, "\(path) with token \(token ?? "none")")
+                    #expect(refused.text.contains("CSRF"))
+                    #expect(refused.cookies["guesthouse_session"] == nil)
+                }
+                // Without a session a POST is refused too, and not redirected to a form that would replay it.
+                let anonymous = try await Self.request(client, .post, path, form: ["csrf": csrf])
+                #expect(anonymous.status == .forbidden, "\(path)")
+            }
+            // Nothing happened: web-1 still runs, nothing was created, the session still works.
+            let conn = try await server.connection()
+            #expect(try conn.domain(name: "web-1").state() == .running)
+            #expect((try? conn.domain(name: "forged")) == nil)
+            let list = try await Self.request(client, .get, "/machines/", cookies: cookies)
+            #expect(list.status == .ok)
+        }
+    }
+
+    @Test func theDemoMachinesFillEveryColumn() async throws {
+        try await Self.server().run { client in
+            let (cookies, _) = try await Self.logIn(client)
+            let list = try await Self.request(client, .get, "/machines/", cookies: cookies)
+            let text = list.text.replacingOccurrences(of: "\n", with: "")
+            for guest in EmbeddedDefault.demoGuests {
+                let m = guest.metadata
+                #expect(text.contains(">\(guest.name)</a></td>"))
+                for (label, value) in [("OS", m.os), ("Address", guest.address), ("Plan", m.plan), ("Creator", m.creator)] {
+                    #expect(!value.isEmpty)
+                    #expect(text.contains("<td data-label=\"\(label)\">\(value)</td>"), "\(guest.name) \(label)")
+                }
+            }
+            let detail = try await Self.request(client, .get, Self.pages[4], cookies: cookies)
+            #expect(detail.text.contains("192.168.150.10 (gateway 192.168.150.1)"))
+            #expect(detail.text.contains(EmbeddedDefault.demoKey.publicKey))
+            #expect(detail.text.contains("Debian-12_amd64_qcow2.img"))
+        }
+    }
+
+    @Test func hostileMetadataIsEscapedEverywhereAndAnEmptyAddressStaysEmpty() async throws {
+        let server = try Self.server()
+        let hostile = "<script>alert(\"x&y\")</script>'"
+        let metadata = VmangoMetadata(imageID: "<img src=x>", os: hostile, creator: hostile, plan: "<b>plan</b>",
+                                      sshKeys: [MachineSSHKey(name: "<k>", publicKey: "ssh-ed25519 <script>")],
+                                      userdata: hostile)
+        let conn = try await server.connection()
+        let domain = try conn.defineDomain(xml: """
+            <domain type='test'><name>hostile</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+            <os><type arch='x86_64'>hvm</type></os><metadata>\(metadata.xml)</metadata>
+            <devices><interface type='network'><mac address='52:54:00:ee:ee:ee'/><source network='guesthouse'/></interface></devices>
+            </domain>
+            """)
+        let id = domain.uuid.replacingOccurrences(of: "-", with: "").lowercased()
+        try await server.run { client in
+            let (cookies, _) = try await Self.logIn(client)
+            for path in ["/machines/", "/machines/LOCAL1/\(id)/"] {
+                let page = try await Self.request(client, .get, path, cookies: cookies)
+                #expect(page.status == .ok)
+                #expect(!page.text.contains("<script") && !page.text.contains("<img") && !page.text.contains("<b>")
+                        && !page.text.contains("<k>"), "\(path)")
+                #expect(page.text.contains("&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;"), "\(path)")
+            }
+            let detail = try await Self.request(client, .get, "/machines/LOCAL1/\(id)/", cookies: cookies)
+            #expect(detail.text.contains("&lt;img src=x&gt;") && detail.text.contains("&lt;b&gt;plan&lt;/b&gt;"))
+            #expect(detail.text.contains("<strong>&lt;k&gt;</strong> <code>ssh-ed25519 &lt;script&gt;</code>"))
+            // A stopped machine without a static entry has no address, and no empty "(gateway )".
+            #expect(detail.text.contains("<th scope=\"row\">Address</th><td></td>"))
+            #expect(!detail.text.contains("(gateway"))
+        }
+    }
+
+    @Test func everyFieldHasALabel() async throws {
+        try await Self.server().run { client in
+            let (cookies, _) = try await Self.logIn(client)
+            var fields = 0
+            for path in Self.pages + ["/login/"] {
+                let page = try await Self.request(client, .get, path, cookies: path == "/login/" ? [:] : cookies)
+                for control in Self.controls(page.text) where !control.contains("type=\"hidden\"") {
+                    fields += 1
+                    let id = try #require(Self.attribute("id", control), "\(path): \(control) has no id")
+                    #expect(page.text.contains("<label for=\"\(id)\">"), "\(path): no label for \(control)")
+                }
+                // Controls are real buttons and links.
+                #expect(!page.text.contains("onclick") && !page.text.contains("href=\"#\""))
+            }
+            // Login (2), add form (name, provider, plan, image, one key, user data).
+            #expect(fields >= 8)
+        }
+    }
+
+    /// The opening tags of every input, select and textarea.
+    static func controls(_ html: String) -> [String] {
+        let pattern = try! NSRegularExpression(pattern: "<(input|select|textarea)\\b[^>]*>")
+        return pattern.matches(in: html, range: NSRange(html.startIndex..., in: html)).compactMap {
+            Range($0.range, in: html).map { String(html[$0]) }
+        }
+    }
+
+    static func attribute(_ name: String, _ tag: String) -> String? {
+        guard let range = tag.range(of: " \(name)=\"") else { return nil }
+        return String(tag[range.upperBound...].prefix { $0 != "\"" })
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// `guesthouse.json`, the first entry of an export archive; then `domain.xml`, then each disk
-/// (`disks/<target>.<format>`) in the order listed here, then the tar trailer.
+/// `guesthouse.json`, the first entry of an export archive (a POSIX pax tar); then `domain.xml`,
+/// then each disk (`disks/<target>.<format>`, a GNU sparse 1.0 member) in the order listed here,
+/// then the tar trailer. Imports take the disks in any order.
 public struct GuestArchiveManifest: Codable, Sendable, Equatable {
     public struct Disk: Codable, Sendable, Equatable {
         /// The target device, e.g. "vda".
@@ -12,16 +13,23 @@ public struct GuestArchiveManifest: Codable, Sendable, Equatable {
         public var format: String
         /// Capacity (what the guest sees) in bytes.
         public var capacity: UInt64
-        /// Bytes of the entry (the volume file as libvirt streams it).
+        /// Bytes of the volume file as libvirt streams it, holes included (the entry's real size).
         public var size: UInt64
+        /// Bytes of data the entry stores (the rest are holes); absent in archives of older
+        /// versions, which stored every byte. What an import needs free in its pool.
+        public var allocated: UInt64?
 
-        public init(target: String, file: String, format: String, capacity: UInt64, size: UInt64) {
+        public init(target: String, file: String, format: String, capacity: UInt64, size: UInt64, allocated: UInt64? = nil) {
             self.target = target
             self.file = file
             self.format = format
             self.capacity = capacity
             self.size = size
+            self.allocated = allocated
         }
+
+        /// The bytes an import writes for this disk.
+        public var needed: UInt64 { allocated ?? size }
     }
 
     public var format: Int
@@ -54,70 +62,26 @@ public struct GuestExport: Sendable {
     }
 }
 
+/// Called as a transfer goes: bytes of disk done (holes count as done) and the total.
+public typealias TransferProgressReport = @Sendable (_ done: UInt64, _ total: UInt64) -> Void
+
 /// Export and import of guests as one archive.
 public protocol GuestArchiving: Sendable {
-    /// Checks that the guest can be exported (stopped; disks are volumes; the driver can read them)
-    /// and returns the archive to stream.
+    /// Checks that the guest can be exported (stopped; disks are volumes; the driver can read them),
+    /// reads where its disks hold data, and returns the archive to stream: its length is known, and
+    /// `GuestExport.write`'s sink sees every byte (count them for progress).
     func exportGuest(guestID: String) async throws -> GuestExport
-    /// Creates a guest (and its volumes, in `storage` or the default pool) from an archive. A
-    /// truncated or corrupt archive is `invalidArguments` and leaves nothing behind.
-    func importGuest(storage: String?, archive: AsyncThrowingStream<[UInt8], any Error>) async throws -> Guest
+    /// Creates a guest (and its volumes, in `storage` or the default pool) from an archive (any
+    /// `TarReader` reads). A truncated or corrupt archive is `invalidArguments`, a pool without room
+    /// for the disks' data `operationNotAllowed` (409), and either leaves nothing behind.
+    /// `progress` is told of the disks' bytes as they are written.
+    func importGuest(storage: String?, archive: AsyncThrowingStream<[UInt8], any Error>,
+                     progress: TransferProgressReport?) async throws -> Guest
 }
 
-/// Reads an archive from a stream of byte chunks, never holding more than one chunk and a block.
-public final class ArchiveReader: @unchecked Sendable {
-    private var iterator: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
-    private var buffer: [UInt8] = []
-    private var offset = 0
-
-    public init(_ stream: AsyncThrowingStream<[UInt8], any Error>) {
-        iterator = stream.makeAsyncIterator()
-    }
-
-    private func fill() async throws -> Bool {
-        while offset >= buffer.count {
-            guard let chunk = try await iterator.next() else { return false }
-            buffer = chunk
-            offset = 0
-        }
-        return true
-    }
-
-    /// Exactly `count` bytes; throws `invalidArguments` ("truncated") when the stream ends first.
-    public func read(_ count: Int) async throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count)
-        while out.count < count {
-            guard try await fill() else { throw GuesthouseError.invalid("the archive is truncated") }
-            let take = min(count - out.count, buffer.count - offset)
-            out += buffer[offset..<(offset + take)]
-            offset += take
-        }
-        return out
-    }
-
-    /// Passes exactly `count` bytes to `body` in pieces.
-    public func stream(_ count: UInt64, _ body: ([UInt8]) async throws -> Void) async throws {
-        var left = count
-        while left > 0 {
-            guard try await fill() else { throw GuesthouseError.invalid("the archive is truncated") }
-            let take = Int(min(left, UInt64(buffer.count - offset)))
-            try await body(Array(buffer[offset..<(offset + take)]))
-            offset += take
-            left -= UInt64(take)
-        }
-    }
-
-    /// The next entry's header, nil at the archive's end.
-    public func nextEntry() async throws -> Tar.Entry? {
-        try Tar.parseHeader(try await read(Tar.blockSize)[...])
-    }
-
-    /// Reads a small entry whole (at most `limit` bytes) with its padding.
-    public func readSmall(_ entry: Tar.Entry, limit: Int) async throws -> [UInt8] {
-        guard entry.size <= UInt64(limit) else { throw GuesthouseError.invalid("archive entry '\(entry.name)' is too large") }
-        let data = try await read(Int(entry.size))
-        _ = try await read(Tar.padding(for: entry.size))
-        return data
+extension GuestArchiving {
+    /// An import without progress reports.
+    public func importGuest(storage: String?, archive: AsyncThrowingStream<[UInt8], any Error>) async throws -> Guest {
+        try await importGuest(storage: storage, archive: archive, progress: nil)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one place an OVA import uses the project's tar reader (`ArchiveReader`): every regular
+/// The one place an OVA import uses the project's tar reader (`TarReader`): every regular
 /// member is written to a file of a private scratch directory under a name the server chooses
 /// (`member-N`), never the archive's own path; the OVF descriptor is read into memory.
 enum OVAArchiveMembers {
@@ -15,19 +15,15 @@ enum OVAArchiveMembers {
 
     static func extract(_ archive: AsyncThrowingStream<[UInt8], any Error>, into scratch: ScratchDirectory,
                         progress: TransferProgress) async throws -> Extracted {
-        let reader = ArchiveReader(archive)
+        let reader = TarReader(archive)
         var descriptor: String?
         var files: [String: String] = [:]
-        while let entry = try await reader.nextEntry() {
-            let name = entry.name.hasPrefix("./") ? String(entry.name.dropFirst(2)) : entry.name
-            guard entry.isFile else {
-                try await reader.stream(entry.size) { _ in }
-                _ = try await reader.read(Tar.padding(for: entry.size))
-                continue
-            }
+        while let entry = try await reader.next() {
+            let name = entry.name
+            guard entry.isFile else { continue }  // `next()` skips what was not read
             if name.lowercased().hasSuffix(".ovf") && !name.contains("/") {
                 guard descriptor == nil else { throw GuesthouseError.invalid("the OVA holds more than one OVF descriptor") }
-                descriptor = String(decoding: try await reader.readSmall(entry, limit: descriptorLimit), as: UTF8.self)
+                descriptor = String(decoding: try await reader.readSmall(limit: descriptorLimit), as: UTF8.self)
                 continue
             }
             let path = scratch.file("member-\(files.count)")
@@ -36,14 +32,24 @@ enum OVAArchiveMembers {
                 throw GuesthouseError(.internalError, "cannot write a temporary file in \(scratch.path)")
             }
             defer { try? handle.close() }
-            try await reader.stream(entry.size) { chunk in
+            var written: UInt64 = 0
+            try await reader.readFile { piece in
                 try Task.checkCancellation()
-                try handle.write(contentsOf: chunk)
-                progress.add(chunk.count)
+                switch piece {
+                case .data(let chunk):
+                    try handle.write(contentsOf: chunk)
+                    written += UInt64(chunk.count)
+                    progress.add(chunk.count)
+                case .hole(let length):
+                    // A sparse member (a repacked OVA): the hole stays a hole in the scratch file.
+                    written += length
+                    try handle.seek(toOffset: written)
+                }
             }
-            _ = try await reader.read(Tar.padding(for: entry.size))
+            try handle.truncate(atOffset: written)
             files[name] = path
         }
+        try await reader.finish()
         guard let descriptor else { throw GuesthouseError.invalid("the OVA holds no .ovf descriptor") }
         return Extracted(descriptor: descriptor, files: files)
     }
@@ -53,7 +59,7 @@ enum OVAArchiveMembers {
 public enum OVASniffer {
     /// True when the first 512 bytes are a tar header of a member named `*.ovf`.
     public static func looksLikeOVA(_ firstBlock: [UInt8]) -> Bool {
-        guard firstBlock.count >= Tar.blockSize, let entry = try? Tar.parseHeader(firstBlock[0..<Tar.blockSize]) else {
+        guard firstBlock.count >= Tar.blockSize, let entry = try? Tar.parseHeader(Array(firstBlock[0..<Tar.blockSize])) else {
             return false
         }
         return entry.name.lowercased().hasSuffix(".ovf")

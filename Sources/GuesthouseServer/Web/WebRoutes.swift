@@ -16,9 +16,10 @@ struct WebRoutes: Sendable {
 
 
     /// The paths of the web UI besides `/`.
-    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/"]
+    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/", "/static/"]
 
     func register(_ router: Router<GuesthouseContext>) {
+        WebStyle.register(router)
         // Each route notes its template and parameters for the audit log.
         func on(_ method: HTTPRequest.Method, _ path: String,
                 _ handler: @escaping @Sendable (Request, GuesthouseContext) async throws -> Response) {
@@ -174,12 +175,17 @@ struct WebRoutes: Sendable {
         let machine = try await providers.machine(provider: provider, id: id)
         let actions: [[String: Any]] = (machine.state == "running"
             ? [("stop", "Stop"), ("reboot", "Reboot")] : [("start", "Start")]) .map { ["name": $0.0, "label": $0.1] }
-            + [["name": "delete", "label": "Delete"]]
-        let disk = machine.rootDisk.map { "\(Self.bytes($0.size)) \($0.type) (\($0.driver))" } ?? ""
-        return html(WebPage(title: "Machine \(machine.name)", body: WebTemplates.render("machine", [
+            + [["name": "delete", "label": "Delete", "danger": true]]
+        let disk = machine.rootDisk.map { d in
+            [Self.bytes(d.size), d.type, d.driver.isEmpty ? "" : "(\(d.driver))"].filter { !$0.isEmpty }.joined(separator: " ")
+        } ?? ""
+        var context: [String: Any] = [
             "provider": provider, "machine": Self.dictionary(machine), "memory": Self.bytes(machine.memory),
             "disk": disk, "userdata": machine.userdata, "actions": actions, "csrf": session.csrf,
-        ]), session: session))
+        ]
+        // Only a real gateway gets its parenthesis (an empty one used to show as "(gateway )").
+        if !machine.ip.gateway.isEmpty { context["gateway"] = machine.ip.gateway }
+        return html(WebPage(title: "Machine \(machine.name)", body: WebTemplates.render("machine", context), session: session))
     }
 
     private func act(_ session: WebSession, provider: String, id: String, action: String) async throws -> Response {
@@ -206,7 +212,7 @@ struct WebRoutes: Sendable {
         let plans = config.plans.values.sorted { $0.name < $1.name }.map {
             ["name": $0.name, "memory": $0.memoryMiB, "cpus": $0.cpus, "disk": $0.diskSizeGiB] as [String: Any]
         }
-        let keys = config.sshKeys.keys.sorted().map { ["name": $0] }
+        let keys = config.sshKeys.keys.sorted().enumerated().map { ["name": $1, "id": "key-\($0)"] }
         return html(WebPage(title: "New machine", error: error, body: WebTemplates.render("add", [
             "csrf": session.csrf, "providers": providers.providerNames, "plans": plans, "images": images, "keys": keys,
             "form": ["Name": fields?.first("Name") ?? "", "Userdata": fields?.first("Userdata") ?? ""],
@@ -256,9 +262,12 @@ struct WebRoutes: Sendable {
         let text = WebTemplates.render("layout", context)
         return Response(status: status, headers: [
             .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            .init("X-Frame-Options")!: "DENY", .init("Content-Security-Policy")!: "default-src 'self'; style-src 'unsafe-inline'",
+            .init("X-Frame-Options")!: "DENY", .init("Content-Security-Policy")!: Self.contentSecurityPolicy,
         ], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+
+    /// No inline scripts or styles, no frames, forms only to this server.
+    static let contentSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
     private func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])

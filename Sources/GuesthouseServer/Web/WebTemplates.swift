@@ -20,22 +20,13 @@ enum WebTemplates {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>{{title}} · Guesthouse</title>
         <meta name="viewport" content="width=device-width, initial-scale=1">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}
-        <style>
-        body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-        header{background:#1d2330;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center}
-        header a{color:#cfd6e4;text-decoration:none}header a:hover{color:#fff}
-        header form{margin-left:auto}main{padding:1.2em;max-width:70em}
-        table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e3e6eb}
-        th{background:#eef0f4}.error{background:#fde8e8;color:#8a1c1c;padding:.6em;border-radius:4px}
-        .state-running{color:#17702f}.state-stopped{color:#8a1c1c}
-        form.inline{display:inline}button{cursor:pointer}label{display:block;margin:.5em 0 .2em}
-        input,select,textarea{font:inherit;padding:.3em;min-width:20em}textarea{min-height:6em}
-        </style></head><body>
-        <header><strong>Guesthouse</strong>{{#user}}<a href="/">Status</a><a href="/machines/">Machines</a>
-        <a href="/machines/add/">New machine</a><a href="/images/">Images</a>
+        <link rel="stylesheet" href="/static/guesthouse.css"></head><body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header><strong>Guesthouse</strong>{{#user}}<nav aria-label="Main"><a href="/">Status</a><a href="/machines/">Machines</a>
+        <a href="/machines/add/">New machine</a><a href="/images/">Images</a></nav>
         <form method="post" action="/logout/"><input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit">Log out {{user}}</button></form>{{/user}}</header>
-        <main><h1>{{title}}</h1>{{#error}}<p class="error">{{error}}</p>{{/error}}{{{body}}}</main></body></html>
+        <main id="main"><h1>{{title}}</h1>{{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}{{{body}}}</main></body></html>
         """,
         "login": """
         <form method="post" action="/login/">
@@ -45,32 +36,32 @@ enum WebTemplates {
         <p><button type="submit">Log in</button></p></form>
         """,
         "status": """
-        <table><tr><th>Provider</th><th>Machines</th><th>Running</th><th>Memory (used / host)</th><th>Storage (used / pool)</th></tr>
-        {{#providers}}<tr><td>{{name}}</td>{{#error}}<td colspan="4" class="error">{{error}}</td>{{/error}}
-        {{^error}}<td>{{machines}}</td><td>{{running}}</td><td>{{memoryUsed}} / {{memoryTotal}}</td>
-        <td>{{storageUsed}} / {{storageTotal}}</td>{{/error}}</tr>{{/providers}}</table>
+        <table class="cards"><thead><tr><th>Provider</th><th>Machines</th><th>Running</th><th>Memory (used / host)</th><th>Storage (used / pool)</th></tr></thead><tbody>
+        {{#providers}}<tr><td data-label="Provider">{{name}}</td>{{#error}}<td colspan="4" class="error whole">{{error}}</td>{{/error}}
+        {{^error}}<td data-label="Machines">{{machines}}</td><td data-label="Running">{{running}}</td><td data-label="Memory (used / host)">{{memoryUsed}} / {{memoryTotal}}</td>
+        <td data-label="Storage (used / pool)">{{storageUsed}} / {{storageTotal}}</td>{{/error}}</tr>{{/providers}}</tbody></table>
         """,
         "machines": """
         {{#providers}}<h2>{{name}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
-        <table><tr><th>Name</th><th>State</th><th>OS</th><th>Address</th><th>Memory</th><th>CPUs</th><th>Plan</th><th>Creator</th></tr>
-        {{#machines}}<tr><td><a href="/machines/{{provider}}/{{Id}}/">{{Name}}</a></td><td class="state-{{State}}">{{State}}</td>
-        <td>{{OS}}</td><td>{{Ip.Address}}</td><td>{{memory}}</td><td>{{Cpus}}</td><td>{{Plan}}</td><td>{{Creator}}</td></tr>{{/machines}}
-        {{^machines}}<tr><td colspan="8">No machines.</td></tr>{{/machines}}</table>{{/providers}}
+        <table class="cards"><thead><tr><th>Name</th><th>State</th><th>OS</th><th>Address</th><th>Memory</th><th>CPUs</th><th>Plan</th><th>Creator</th></tr></thead><tbody>
+        {{#machines}}<tr><td data-label="Name"><a href="/machines/{{provider}}/{{Id}}/">{{Name}}</a></td><td data-label="State" class="state-{{State}}">{{State}}</td>
+        <td data-label="OS">{{OS}}</td><td data-label="Address">{{Ip.Address}}</td><td data-label="Memory">{{memory}}</td><td data-label="CPUs">{{Cpus}}</td><td data-label="Plan">{{Plan}}</td><td data-label="Creator">{{Creator}}</td></tr>{{/machines}}
+        {{^machines}}<tr><td colspan="8" class="whole">No machines.</td></tr>{{/machines}}</tbody></table>{{/providers}}
         """,
         "machine": """
-        <table>
-        <tr><th>Provider</th><td>{{provider}}</td></tr><tr><th>Id</th><td>{{machine.Id}}</td></tr>
-        <tr><th>State</th><td class="state-{{machine.State}}">{{machine.State}}</td></tr>
-        <tr><th>OS / arch</th><td>{{machine.OS}} {{machine.Arch}}</td></tr><tr><th>Image</th><td>{{machine.ImageId}}</td></tr>
-        <tr><th>Plan</th><td>{{machine.Plan}}</td></tr><tr><th>Memory</th><td>{{memory}}</td></tr>
-        <tr><th>CPUs</th><td>{{machine.Cpus}}</td></tr>
-        <tr><th>Address</th><td>{{machine.Ip.Address}}{{#machine.Ip.Gateway}} (gateway {{machine.Ip.Gateway}}){{/machine.Ip.Gateway}}</td></tr>
-        <tr><th>MAC</th><td>{{machine.HWAddr}}</td></tr><tr><th>VNC</th><td>{{machine.VNCAddr}}</td></tr>
-        <tr><th>Root disk</th><td>{{disk}}</td></tr><tr><th>Creator</th><td>{{machine.Creator}}</td></tr>
-        <tr><th>SSH keys</th><td>{{#machine.SSHKeys}}<div><strong>{{Name}}</strong> <code>{{Public}}</code></div>{{/machine.SSHKeys}}</td></tr>
-        <tr><th>User data</th><td><pre>{{userdata}}</pre></td></tr></table>
-        <p>{{#actions}}<form class="inline" method="post" action="/machines/{{provider}}/{{machine.Id}}/{{name}}/">
-        <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{label}}</button></form> {{/actions}}</p>
+        <table class="pairs">
+        <tr><th scope="row">Provider</th><td>{{provider}}</td></tr><tr><th scope="row">Id</th><td>{{machine.Id}}</td></tr>
+        <tr><th scope="row">State</th><td class="state-{{machine.State}}">{{machine.State}}</td></tr>
+        <tr><th scope="row">OS / arch</th><td>{{machine.OS}} {{machine.Arch}}</td></tr><tr><th scope="row">Image</th><td>{{machine.ImageId}}</td></tr>
+        <tr><th scope="row">Plan</th><td>{{machine.Plan}}</td></tr><tr><th scope="row">Memory</th><td>{{memory}}</td></tr>
+        <tr><th scope="row">CPUs</th><td>{{machine.Cpus}}</td></tr>
+        <tr><th scope="row">Address</th><td>{{machine.Ip.Address}}{{#gateway}} (gateway {{gateway}}){{/gateway}}</td></tr>
+        <tr><th scope="row">MAC</th><td>{{machine.HWAddr}}</td></tr><tr><th scope="row">VNC</th><td>{{machine.VNCAddr}}</td></tr>
+        <tr><th scope="row">Root disk</th><td>{{disk}}</td></tr><tr><th scope="row">Creator</th><td>{{machine.Creator}}</td></tr>
+        <tr><th scope="row">SSH keys</th><td>{{#machine.SSHKeys}}<div><strong>{{Name}}</strong> <code>{{Public}}</code></div>{{/machine.SSHKeys}}</td></tr>
+        <tr><th scope="row">User data</th><td><pre>{{userdata}}</pre></td></tr></table>
+        <div class="actions">{{#actions}}<form method="post" action="/machines/{{provider}}/{{machine.Id}}/{{name}}/">
+        <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit"{{#danger}} class="danger"{{/danger}}>{{label}}</button></form>{{/actions}}</div>
         """,
         "add": """
         <form method="post" action="/machines/add/"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -78,15 +69,15 @@ enum WebTemplates {
         <label for="pr">Provider</label><select id="pr" name="Provider">{{#providers}}<option>{{.}}</option>{{/providers}}</select>
         <label for="pl">Plan</label><select id="pl" name="Plan">{{#plans}}<option value="{{name}}">{{name}}: {{memory}} MiB, {{cpus}} CPU, {{disk}} GiB</option>{{/plans}}</select>
         <label for="im">Image</label><select id="im" name="Image">{{#images}}<option value="{{Id}}">{{Id}} ({{provider}})</option>{{/images}}</select>
-        <label>SSH keys</label>{{#keys}}<div><label><input type="checkbox" name="SSHKey" value="{{name}}" style="min-width:0"> {{name}}</label></div>{{/keys}}
+        <fieldset><legend>SSH keys</legend>{{#keys}}<div class="check"><input type="checkbox" id="{{id}}" name="SSHKey" value="{{name}}"><label for="{{id}}">{{name}}</label></div>{{/keys}}{{^keys}}<p>No SSH keys configured.</p>{{/keys}}</fieldset>
         <label for="ud">User data (cloud-init)</label><textarea id="ud" name="Userdata">{{form.Userdata}}</textarea>
         <p><button type="submit">Create</button></p></form>
         """,
         "images": """
         {{#providers}}<h2>{{name}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
-        <table><tr><th>Image</th><th>OS</th><th>Arch</th><th>Format</th><th>Size</th><th>Date</th><th>Pool</th></tr>
-        {{#images}}<tr><td>{{Id}}</td><td>{{OS}}</td><td>{{Arch}}</td><td>{{format}}</td><td>{{size}}</td><td>{{Date}}</td><td>{{PoolName}}</td></tr>{{/images}}
-        {{^images}}<tr><td colspan="7">No images.</td></tr>{{/images}}</table>{{/providers}}
+        <table class="cards"><thead><tr><th>Image</th><th>OS</th><th>Arch</th><th>Format</th><th>Size</th><th>Date</th><th>Pool</th></tr></thead><tbody>
+        {{#images}}<tr><td data-label="Image">{{Id}}</td><td data-label="OS">{{OS}}</td><td data-label="Arch">{{Arch}}</td><td data-label="Format">{{format}}</td><td data-label="Size">{{size}}</td><td data-label="Date">{{Date}}</td><td data-label="Pool">{{PoolName}}</td></tr>{{/images}}
+        {{^images}}<tr><td colspan="7" class="whole">No images.</td></tr>{{/images}}</tbody></table>{{/providers}}
         """,
         "message": "<p>{{message}}</p>",
     ]
