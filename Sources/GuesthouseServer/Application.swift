@@ -18,7 +18,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     // Outermost, so it sees every answer, errors included, once the error middleware shaped them.
     if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory)) }
     // Outside the error middleware too, so the audit sees the status it answers with.
-    let audit = audit ?? (try! AuditLog(path: nil, logger: Logger(label: "guesthouse.audit")))
+    let audit = audit ?? AuditLog(logger: Logger(label: "guesthouse.audit"))
     router.add(middleware: AuditMiddleware(log: audit, clientAddress: ClientAddress(trustedProxies: config.server.trustedProxies)))
     let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
     router.add(middleware: ErrorMiddleware(routes: document))

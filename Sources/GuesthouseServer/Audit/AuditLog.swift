@@ -46,6 +46,13 @@ public final class AuditLog: Sendable {
     private let queue = DispatchQueue(label: "guesthouse.audit")
     private let logger: Logger
 
+    /// An audit log that only logs (no `[server] audit_log`).
+    public init(logger: Logger) {
+        path = nil
+        descriptor = -1
+        self.logger = logger
+    }
+
     /// - Throws: `GuesthouseError` naming the file when it cannot be opened.
     public init(path: String?, logger: Logger) throws {
         self.path = path
