@@ -69,6 +69,7 @@ public final class Authenticator: Sendable {
             try throttle.check(user: credentials.username, address: origin?.address)
         } catch let error as GuesthouseError {
             origin?.note(error: error)
+            if throttle.refusalDelay > .zero { try? await Task.sleep(for: throttle.refusalDelay) }
             throw error
         }
         let ok = try await verifyPassword(credentials)

@@ -11,6 +11,9 @@ public final class LoginThrottle: Sendable {
     private let perAddress: Int
     private let window: Duration
     private let capacity: Int
+    /// How long a refused attempt waits before its 429 (a tarpit: a flood on a few connections then
+    /// costs the server next to nothing; the wait holds no thread).
+    public let refusalDelay: Duration
     private let state = Locked(State())
 
     private struct Entry {
@@ -27,7 +30,10 @@ public final class LoginThrottle: Sendable {
     ///   - perUser: failures of one user name before it is refused; `perAddress` likewise per source address.
     ///   - window: how long failures count, in seconds.
     ///   - capacity: the most entries each table keeps.
-    public init(perUser: Int = 5, perAddress: Int = 20, window: Int = 60, capacity: Int = 10_000) {
+    ///   - refusalDelay: how long a refused attempt waits before it is answered.
+    public init(perUser: Int = 5, perAddress: Int = 20, window: Int = 60, capacity: Int = 10_000,
+                refusalDelay: Duration = .seconds(1)) {
+        self.refusalDelay = refusalDelay
         self.perUser = perUser
         self.perAddress = perAddress
         self.window = .seconds(window)
