@@ -216,12 +216,13 @@ public final class HostView: Sendable {
         let now = ContinuousClock.now
         var vanished: [Guest] = []
         var reconnected = false
-        let (waiting, refresh) = state.withLock { state -> ([CheckedContinuation<Void, any Error>], Bool) in
+        let (waiting, drain) = state.withLock { state -> ([CheckedContinuation<Void, any Error>], Bool) in
             guard state.generation == generation else { return ([], false) }
-            state.building = false
-            let waiting = state.waiting
-            state.waiting = []
-            guard let guests else { return (waiting, false) }
+            guard let guests else {
+                state.building = false
+                defer { state.waiting = [] }
+                return (state.waiting, false)
+            }
             let fresh = Dictionary(guests.map { ($0.guest.id.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
             if state.builtAt != nil {
                 reconnected = generation > 1
@@ -230,12 +231,18 @@ public final class HostView: Sendable {
             state.guests = fresh
             state.uuidByName = Dictionary(guests.map { ($0.guest.name, $0.guest.id.lowercased()) },
                                           uniquingKeysWith: { a, _ in a })
-            state.ready = true
             state.builtAt = now
             state.reconciledAt = now
-            let refresh = !state.pending.isEmpty && !state.refreshing
-            if refresh { state.refreshing = true }
-            return (waiting, refresh)
+            if !state.pending.isEmpty {
+                // Writes and events that came while the full read ran may be missing from it: they
+                // are re-read before any reader sees the view (`drainPending` makes it ready).
+                state.refreshing = true
+                return ([], true)
+            }
+            state.ready = true
+            state.building = false
+            defer { state.waiting = [] }
+            return (state.waiting, false)
         }
         for continuation in waiting {
             if let error, guests == nil { continuation.resume(throwing: error) } else { continuation.resume() }
@@ -247,7 +254,7 @@ public final class HostView: Sendable {
             publish(HostEvent(type: .guest, action: "deleted", id: guest.id, name: guest.name, state: .stopped))
         }
         if reconnected { publish(HostEvent(type: .host, action: "reconnected")) }
-        if refresh { scheduleRefresh(generation: generation) }
+        if drain { drainPending(generation: generation, active: true, markReady: true) }
     }
 
     // MARK: Events
@@ -307,16 +314,29 @@ public final class HostView: Sendable {
 
     private func scheduleRefresh(generation: UInt64) {
         executor.submit { [weak self] active in
-            guard let self else { return }
+            self?.drainPending(generation: generation, active: active, markReady: false)
+        }
+    }
+
+    /// Re-reads the domains that pending events and writes name, a batch at a time (on the
+    /// executor), and publishes the events. With `markReady` (the end of a full read) the view
+    /// becomes ready in the same step that finds nothing pending, so no reader sees it without them.
+    private func drainPending(generation: UInt64, active: Bool, markReady: Bool) {
+        do {
             while true {
-                let (batch, conn) = self.state.withLock { state -> ([Pending], Connection?) in
+                let (batch, conn, waiting) = state.withLock { state -> ([Pending], Connection?, [CheckedContinuation<Void, any Error>]) in
                     guard active, state.generation == generation, let conn = state.connection, !state.pending.isEmpty else {
                         state.refreshing = false
-                        return ([], nil)
+                        guard markReady, state.generation == generation else { return ([], nil, []) }
+                        state.ready = true
+                        state.building = false
+                        defer { state.waiting = [] }
+                        return ([], nil, state.waiting)
                     }
                     defer { state.pending = [] }
-                    return (state.pending, conn)
+                    return (state.pending, conn, [])
                 }
+                waiting.forEach { $0.resume() }
                 guard let conn, !batch.isEmpty else { return }
                 var seen = Set<String>()
                 let uuids = batch.map(\.uuid).filter { seen.insert($0).inserted }
