@@ -169,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GuesthouseCoreTests",
-            dependencies: ["GuesthouseCore", "GuesthouseConfig"],
+            dependencies: ["GuesthouseCore", "GuesthouseConfig", "GuesthouseTestSupport"],
             resources: [.copy("Golden")]
         ),
         .testTarget(

@@ -133,13 +133,16 @@ public enum Daemon {
         return address
     }
 
-    /// Runs `program` to its end, `input` on its standard input; returns its output.
+    /// Runs `program` to its end (in `directory` when given), `input` on its standard input;
+    /// returns its output (standard output and error).
     /// - Throws: `DaemonError` naming the program and its output when it fails.
     @discardableResult
-    public static func run(_ program: String, _ arguments: [String], input: String? = nil) throws -> String {
+    public static func run(_ program: String, _ arguments: [String], input: String? = nil,
+                           in directory: String? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -1,5 +1,6 @@
 import Foundation
 import GuesthouseCore
+import GuesthouseTestSupport
 import Testing
 
 /// A scratch directory with a sparse file of `size` bytes holding `writes` (offset, bytes), made
@@ -51,23 +52,11 @@ private struct SparseFixture {
     }
 }
 
+/// A tool run in `dir`; its output (throws when it fails).
 private func run(_ tool: String, _ arguments: [String], in dir: URL? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    if let dir { process.currentDirectoryURL = dir }
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else { throw TarToolError(output: "\(tool) \(arguments): \(text)") }
-    return text
+    try Daemon.run(tool, arguments, in: dir?.path)
 }
 
-private struct TarToolError: Error { let output: String }
 
 /// A file as the chunk stream a request body gives.
 private func chunks(of path: String, size: Int = 64 << 10) throws -> AsyncThrowingStream<[UInt8], any Error> {

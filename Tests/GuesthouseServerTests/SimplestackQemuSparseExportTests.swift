@@ -4,6 +4,7 @@ import Glibc
 #endif
 import GuesthouseCore
 import Libvirt
+import GuesthouseTestSupport
 import Testing
 
 /// A stopped guest on qemu:///system with a 20 GiB sparse raw disk (random data at a few offsets,
@@ -42,22 +43,10 @@ private struct SparseGuest {
     }
 }
 
-/// Runs a tool, failing the test when it fails; its output.
+/// Runs a tool (throws, failing the test, when it fails); its output.
 @discardableResult
 private func tool(_ path: String, _ arguments: [String], in dir: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let dir { process.currentDirectoryURL = URL(fileURLWithPath: dir) }
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    #expect(process.terminationStatus == 0, "\(path) \(arguments): \(text)")
-    return text
+    try Daemon.run(path, arguments, in: dir)
 }
 
 /// Polls `condition` until it holds or `seconds` pass.

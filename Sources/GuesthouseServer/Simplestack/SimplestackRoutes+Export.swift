@@ -42,14 +42,6 @@ extension SimplestackRoutes {
             return try await importUpload(hv, request, context, storage: storage, body: BodyPump(request.body))
         }
     }
-
-    /// Imports the archive a request body carries.
-    func importArchive(_ hv: any Hypervisor, storage: String?, body: BodyPump, context: GuesthouseContext) async throws -> Guest {
-        guard let archiving = hv as? any GuestArchiving else {
-            throw GuesthouseError.notImplemented("import is not supported on the \(context.parameters.get("hypervisor") ?? "") family")
-        }
-        return try await archiving.importGuest(storage: storage, archive: body.stream())
-    }
 }
 
 /// Lets the export's writer be used from the archive's sink closure (the body closure owns it
