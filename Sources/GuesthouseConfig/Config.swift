@@ -36,6 +36,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var loginWindowSeconds = 60
     /// `audit_log`: the file every change is appended to as a JSON line; nil: the logger only.
     public var auditLog: String?
+    /// `token_secret`: the HS256 key API tokens are signed with; nil: no token is accepted.
+    public var tokenSecret: String?
+    /// `revoked_tokens`: ids (`jti`) of tokens refused although their signature is right.
+    public var revokedTokens: [String] = []
     /// `ssl_cert`: the PEM certificate chain served over HTTPS; set together with `tlsKeyPath`.
     public var tlsCertificatePath: String?
     /// `ssl_key`: the PEM private key of `tlsCertificatePath`.
@@ -94,9 +98,43 @@ public struct UserConfig: Sendable, Equatable {
     public var name: String
     /// A bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
     public var passwordHash: String
-    public init(name: String, passwordHash: String) {
+    /// `role`: what the user may reach; admin unless the config says otherwise.
+    public var role: UserRole = .admin
+    /// `[user.NAME.quota]`: the most the user's machines may add up to; nil: no limit.
+    public var quota: UserQuota?
+    public init(name: String, passwordHash: String, role: UserRole = .admin, quota: UserQuota? = nil) {
         self.name = name
         self.passwordHash = passwordHash
+        self.role = role
+        self.quota = quota
+    }
+}
+
+/// `[user.NAME] role`.
+public enum UserRole: String, Sendable, Equatable, CaseIterable {
+    /// Everything, on every interface.
+    case admin
+    /// The vmango API, the web UI and the container API, on the machines and containers the user
+    /// created only; the Simplestack API, the audit log and metrics answer 403.
+    case member
+}
+
+/// `[user.NAME.quota]`: limits on what the user's machines (those whose Creator is the user, on every
+/// provider) add up to. A limit left out is no limit.
+public struct UserQuota: Sendable, Equatable {
+    /// How many machines.
+    public var machines: Int?
+    /// Virtual CPUs in all.
+    public var cpus: Int?
+    /// Memory in all, in MiB.
+    public var memoryMiB: Int?
+    /// Disk in all, in GiB.
+    public var diskGiB: Int?
+    public init(machines: Int? = nil, cpus: Int? = nil, memoryMiB: Int? = nil, diskGiB: Int? = nil) {
+        self.machines = machines
+        self.cpus = cpus
+        self.memoryMiB = memoryMiB
+        self.diskGiB = diskGiB
     }
 }
 

@@ -138,7 +138,8 @@ struct TableReader {
         if let s = try table(root, "server", path: "server") {
             try onlyKeys(s, ["listen", "session_secret", "ssl_cert", "ssl_key", "trusted_proxies", "static_cache",
                              "connect_timeout", "info_cache_ms", "stop_timeout", "metrics_listen", "login_failures_per_user",
-                             "login_failures_per_address", "login_window", "audit_log"], path: "server")
+                             "login_failures_per_address", "login_window", "audit_log", "token_secret",
+                             "revoked_tokens"], path: "server")
             if let listen = try string(s, "listen", path: "server") {
                 (config.server.host, config.server.port) = try address(listen, key: "server.listen")
             }
@@ -164,6 +165,7 @@ struct TableReader {
                 config.server.auditLog = path
             }
             try readTLS(s, into: &config.server)
+            try readTokens(s, into: &config.server)
             if let t = try int(s, "connect_timeout", path: "server", range: 1...600) {
                 config.server.connectTimeoutSeconds = Double(t)
             }
@@ -209,13 +211,7 @@ struct TableReader {
             config.sshKeys[name] = SSHKeyConfig(name: name, publicKey: key)
         }
         for (name, t) in try named(root, "user") {
-            let path = "user.\(name)"
-            try onlyKeys(t, ["password"], path: path)
-            let hash = try string(t, "password", path: path, required: true)!
-            guard ["$2a$", "$2b$", "$2y$"].contains(where: hash.hasPrefix), hash.count == 60 else {
-                throw fail("\(path).password", "must be a bcrypt hash; `guesthouse genpw PASSWORD` prints one")
-            }
-            config.users[name] = UserConfig(name: name, passwordHash: hash)
+            config.users[name] = try user(name, t)
         }
         if let s = try table(root, "simplestack", path: "simplestack") {
             try onlyKeys(s, ["hosts"], path: "simplestack")

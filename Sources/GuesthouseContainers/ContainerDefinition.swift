@@ -15,6 +15,8 @@ struct ContainerDefinition: Sendable, Equatable {
     var mtu: Int?
     var memoryMiB: Int
     var rootfs: String
+    /// The server user who created it.
+    var creator: String?
 
     var name: String { Self.name(id) }
 
@@ -44,12 +46,13 @@ struct ContainerDefinition: Sendable, Equatable {
         }
         let mtuEnv = mtu.map { "\n    <initenv name='GH_MTU'>\($0)</initenv>" } ?? ""
         let mtuElement = mtu.map { "\n      <mtu size='\($0)'/>" } ?? ""
+        let creatorAttribute = creator.map { " creator='\(xmlEscape($0))'" } ?? ""
         return """
         <domain type='lxc'>
           <name>\(xmlEscape(name))</name>
           <title>guesthouse container \(id)</title>
           <metadata>
-            <gh:container xmlns:gh='\(Self.namespace)' id='\(id)' vlan='\(vlan)' ip='\(ip)'/>
+            <gh:container xmlns:gh='\(Self.namespace)' id='\(id)' vlan='\(vlan)' ip='\(ip)'\(creatorAttribute)/>
           </metadata>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <vcpu>1</vcpu>
@@ -90,6 +93,7 @@ struct ContainerDefinition: Sendable, Equatable {
         var bridge: String?
         var mtu: Int?
         var memoryKiB: UInt64?
+        var creator: String?
     }
 
     static func parse(_ xml: String, bridgeToVNI: (String) -> Int?) -> Parsed {
@@ -109,8 +113,9 @@ struct ContainerDefinition: Sendable, Equatable {
         parsed.gateway = interface?.children("route").first { $0["prefix"] == "0" }?["gateway"]
         parsed.mtu = interface?.child("mtu")?["size"].flatMap { Int($0) }
         parsed.vlan = parsed.bridge.flatMap(bridgeToVNI)
-        if parsed.vlan == nil, let md = tree.child("metadata")?.children.first(where: { $0.name.hasSuffix("container") }) {
-            parsed.vlan = md["vlan"].flatMap { Int($0) }
+        if let md = tree.child("metadata")?.children.first(where: { $0.name.hasSuffix("container") }) {
+            if parsed.vlan == nil { parsed.vlan = md["vlan"].flatMap { Int($0) } }
+            parsed.creator = md["creator"]
         }
         return parsed
     }

@@ -57,7 +57,7 @@ public struct LibvirtContainerService: ContainerService {
         let definition = ContainerDefinition(
             id: spec.id, vlan: spec.vlan, ip: ip, bridge: config.bridgeName(vni: spec.vlan),
             mac: ContainerDefinition.mac(id: spec.id, serverID: serverID), gateway: gateway, mtu: mtu,
-            memoryMiB: config.memoryMiB, rootfs: layer(spec.id).rootfs)
+            memoryMiB: config.memoryMiB, rootfs: layer(spec.id).rootfs, creator: spec.creator)
         let layer = layer(spec.id)
         let base = self.base
         try await withConnection("create container") { conn in
@@ -115,6 +115,7 @@ public struct LibvirtContainerService: ContainerService {
             container.mac = parsed.mac
             container.bridge = parsed.bridge
             container.mtu = parsed.mtu
+            container.creator = parsed.creator
             if state == .running || state == .paused {
                 container.memoryBytes = info.memoryKiB * 1024
                 container.cpuSeconds = Double(info.cpuTimeNanoseconds) / 1e9

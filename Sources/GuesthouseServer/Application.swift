@@ -32,13 +32,16 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
                       eventHeartbeat: eventHeartbeat).register(api)
     OperationRoutes(registry: operations).register(api)
-    // One set of providers and one session codec for vmango's JSON API and its web pages.
-    let providers = machines ?? NoMachineProviders()
+    // One set of providers and one session codec for vmango's JSON API and its web pages. Every
+    // machine lookup goes through the ownership (and quota) layer, so members see only their own.
+    let providers = OwnedMachineProviders(machines ?? NoMachineProviders())
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
-    if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
+    if let containers {
+        ContainerRoutes(service: OwnedContainerService(inner: containers), authenticator: authenticator).register(api)
+    }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
     if let metrics {
@@ -46,7 +49,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
                                tag: "server", success: (200, .string()))
         scrape.successMediaType = "text/plain"
         api.add(scrape) { request, _ in
-            _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+            try await authenticator.authenticate(request).requireAdmin("metrics")
             return metrics.response()
         }
     }

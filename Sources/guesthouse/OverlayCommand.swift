@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GuesthouseConfig
 import GuesthouseOverlay
+import GuesthouseServer
 
 /// `guesthouse overlay up|down|status --config F`: this server's VXLAN overlay from `[overlay]`.
 struct OverlayCommand: AsyncParsableCommand {
@@ -20,14 +21,22 @@ struct OverlayCommand: AsyncParsableCommand {
         var json = false
 
         func manager() throws -> OverlayManager {
-            let settings: Config
+            guard let overlay = try settings().overlay else { throw ValidationError("\(config) has no [overlay] section") }
+            return OverlayManager(config: overlay, namespace: netns)
+        }
+
+        func settings() throws -> Config {
             do {
-                settings = try Config.load(path: config)
+                return try Config.load(path: config)
             } catch let error as ConfigError {
                 throw ValidationError(error.description)
             }
-            guard let overlay = settings.overlay else { throw ValidationError("\(config) has no [overlay] section") }
-            return OverlayManager(config: overlay, namespace: netns)
+        }
+
+        /// Runs a change to the host, with a `cli` line in the audit log.
+        func audited<T>(_ action: String, _ body: () throws -> T) async throws -> T {
+            let audit = try CLIAudit(config: try settings())
+            return try await audit.recording(action: action, target: netns.map { ["netns": $0] } ?? [:]) { try body() }
         }
 
         func print(_ status: [SegmentStatus]) throws {
@@ -59,26 +68,26 @@ struct OverlayCommand: AsyncParsableCommand {
         }
     }
 
-    struct Up: ParsableCommand {
+    struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make the overlay (idempotent).")
         @OptionGroup var options: Options
 
-        func run() throws {
+        func run() async throws {
             let manager = try options.manager()
-            let (plan, status) = try OverlayCommand.run { try manager.up() }
+            let (plan, status) = try await options.audited("overlay up") { try OverlayCommand.run { try manager.up() } }
             for warning in plan.warnings { FileHandle.standardError.write(Data("overlay: \(warning)\n".utf8)) }
             try options.print(status)
             if !status.allSatisfy(\.ok) { throw ExitCode.failure }
         }
     }
 
-    struct Down: ParsableCommand {
+    struct Down: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove the overlay's devices and bridges.")
         @OptionGroup var options: Options
 
-        func run() throws {
+        func run() async throws {
             let manager = try options.manager()
-            let removed = try OverlayCommand.run { try manager.down() }
+            let removed = try await options.audited("overlay down") { try OverlayCommand.run { try manager.down() } }
             print(removed.isEmpty ? "nothing to remove" : "removed \(removed.joined(separator: " "))")
         }
     }

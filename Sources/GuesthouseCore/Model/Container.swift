@@ -30,6 +30,9 @@ public struct Container: Sendable, Equatable {
     public var memoryLimitBytes: UInt64
     /// CPU time used since start, in seconds (nil when not running).
     public var cpuSeconds: Double?
+    /// The server user who created it (its metadata's `creator`); nil for containers made before
+    /// creators were recorded or by other tools.
+    public var creator: String?
 
     public init(id: Int, name: String, state: State, memoryLimitBytes: UInt64) {
         self.id = id
@@ -45,11 +48,14 @@ public struct ContainerSpec: Sendable, Equatable {
     /// `a.b.c.d/prefix`
     public var ip: String
     public var vlan: Int
+    /// The server user creating it, recorded in its metadata.
+    public var creator: String?
 
-    public init(id: Int, ip: String, vlan: Int) {
+    public init(id: Int, ip: String, vlan: Int, creator: String? = nil) {
         self.id = id
         self.ip = ip
         self.vlan = vlan
+        self.creator = creator
     }
 }
 

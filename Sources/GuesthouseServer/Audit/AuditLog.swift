@@ -23,9 +23,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var result: String
     /// The HTTP status answered (0 where there is none, e.g. a wirt command).
     public var status: Int
+    /// The id (`jti`) of the API token the request came with; absent otherwise.
+    public var token: String?
 
     public init(time: Date = Date(), user: String, interface: String, source: String, action: String,
-                target: [String: String], result: String, status: Int) {
+                target: [String: String], result: String, status: Int, token: String? = nil) {
         self.time = AuditLog.timestamp(time)
         self.user = user
         self.interface = interface
@@ -34,6 +36,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         self.target = target
         self.result = result
         self.status = status
+        self.token = token
     }
 }
 
@@ -77,6 +80,7 @@ public final class AuditLog: Sendable {
     public func record(_ entry: AuditEntry) {
         var metadata: Logger.Metadata = ["user": "\(entry.user)", "interface": "\(entry.interface)",
                                          "source": "\(entry.source)", "result": "\(entry.result)"]
+        if let token = entry.token { metadata["token"] = "\(token)" }
         if !entry.target.isEmpty { metadata["target"] = "\(entry.target.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))" }
         logger.info("audit: \(entry.action)", metadata: metadata)
         guard descriptor >= 0 else { return }

@@ -13,13 +13,14 @@ struct AuditMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
+        let change = request.method != .get && request.method != .head
         let origin = RequestOrigin(address: clientAddress.resolve(peer: context.remoteAddress?.ipAddress,
-                                                                  forwardedFor: request.headers[.forwardedFor]))
+                                                                  forwardedFor: request.headers[.forwardedFor]),
+                                   isChange: change)
         let response = try await RequestOrigin.$current.withValue(origin) {
             try await next(request, context)
         }
         let status = Int(response.status.code)
-        let change = request.method != .get && request.method != .head
         guard change || [401, 403, 429].contains(status) else { return response }
         let notes = origin.snapshot
         let result: String
@@ -32,7 +33,7 @@ struct AuditMiddleware: RouterMiddleware {
         }
         log.record(AuditEntry(user: notes.user ?? "", interface: Self.interface(request.uri.path),
                               source: origin.address ?? "", action: "\(request.method) \(notes.route ?? request.uri.path)",
-                              target: notes.target, result: result, status: status))
+                              target: notes.target, result: result, status: status, token: notes.principal?.tokenID))
         return response
     }
 

@@ -2,8 +2,7 @@ import Foundation
 import GuesthouseCore
 import Hummingbird
 
-/// `GET /api/audit`: the audit log read back, oldest first, filtered and paged. Every configured
-/// user may read it (all users are administrators until roles exist).
+/// `GET /api/audit`: the audit log read back, oldest first, filtered and paged; for admins only.
 struct AuditRoutes: Sendable {
     let log: AuditLog
     let authenticator: Authenticator
@@ -14,6 +13,7 @@ struct AuditRoutes: Sendable {
         "source": .string(description: "the client's address"),
         "action": .string(description: "method and route template"),
         "target": .object([:]), "result": .string(description: "ok, or the error"), "status": .integer(),
+        "token": .string(description: "the id of the API token the request came with"),
     ], required: ["time", "user", "interface", "source", "action", "target", "result", "status"])
 
     struct Page: Encodable {
@@ -41,7 +41,7 @@ struct AuditRoutes: Sendable {
         ]
         api.add(operation) { request, _ in
             do {
-                _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+                try await authenticator.authenticate(request).requireAdmin("the audit log")
             } catch let error as GuesthouseError where error.kind == .unauthorized {
                 throw GuesthouseError(.unauthorized, "Authentication failed")
             }

@@ -11,10 +11,13 @@ import Hummingbird
 public final class RequestOrigin: Sendable {
     /// The client's address (see `ClientAddress`); nil when the transport has none.
     public let address: String?
+    /// Whether the request may change something (any method but GET and HEAD).
+    public let isChange: Bool
     private let notes = Locked(Notes())
 
     struct Notes {
         var user: String?
+        var principal: Principal?
         var route: String?
         /// The route's path parameters; made into a dictionary only when a line is written.
         var parameters: Parameters?
@@ -30,10 +33,24 @@ public final class RequestOrigin: Sendable {
 
     @TaskLocal public static var current: RequestOrigin?
 
-    public init(address: String?) { self.address = address }
+    public init(address: String?, isChange: Bool = false) {
+        self.address = address
+        self.isChange = isChange
+    }
 
     /// Notes the user the request acts as (or tried to log in as).
     public func note(user: String) { notes.withLock { $0.user = user } }
+
+    /// Notes who the request acts as, once authenticated.
+    public func note(principal: Principal) {
+        notes.withLock {
+            $0.principal = principal
+            $0.user = principal.user
+        }
+    }
+
+    /// Who the request acts as; nil until it has authenticated.
+    public var principal: Principal? { notes.withLock { $0.principal } }
 
     /// Notes the route template and the path parameters that name its target.
     func note(route: String, parameters: Parameters) {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GuesthouseConfig
 import GuesthouseCore
+import Hummingbird
 import HummingbirdBcrypt
 import NIOPosix
 
@@ -14,6 +15,9 @@ import NIOPosix
 /// so a throttled guesser learns nothing, not even from a cached right password.
 public final class Authenticator: Sendable {
     private let users: [String: String]
+    private let accounts: [String: UserConfig]
+    /// Verifies `Authorization: Bearer` API tokens.
+    public let tokens: APITokens?
     private let ttl: Duration
     private let pool: NIOThreadPool
     private let check: @Sendable (String, String) -> Bool
@@ -32,9 +36,11 @@ public final class Authenticator: Sendable {
     ///   - check: the password check (bcrypt); replaceable so tests can count its calls.
     ///   - throttle: the failed-login limits (`LoginThrottle(config.server)`).
     public init(users: [String: UserConfig], ttl: Duration = .seconds(300), pool: NIOThreadPool = .singleton,
-                throttle: LoginThrottle = LoginThrottle(),
+                throttle: LoginThrottle = LoginThrottle(), tokens: APITokens? = nil,
                 check: @escaping @Sendable (_ password: String, _ hash: String) -> Bool = { Bcrypt.verify($0, hash: $1) }) {
         self.users = users.mapValues(\.passwordHash)
+        self.accounts = users
+        self.tokens = tokens
         self.throttle = throttle
         self.ttl = ttl
         self.pool = pool
@@ -54,9 +60,56 @@ public final class Authenticator: Sendable {
         return credentials.username
     }
 
-    /// The users and limits of `config`.
+    /// The users, login limits and API tokens (`token_secret`, `revoked_tokens`) of `config`.
     public convenience init(config: Config) {
-        self.init(users: config.users, throttle: LoginThrottle(config.server))
+        self.init(users: config.users, throttle: LoginThrottle(config.server), tokens: APITokens(config.server))
+    }
+
+    /// The configured role of `user`; nil for a name that is not a configured user.
+    public func role(of user: String) -> UserRole? { accounts[user]?.role }
+
+    /// The principal `user` is, by the configuration (a user no longer configured is a member
+    /// owning nothing visible to others).
+    public func principal(_ user: String, tokenID: String? = nil, readOnly: Bool = false) -> Principal {
+        let account = accounts[user]
+        return Principal(user: user, role: account?.role ?? .member, quota: account?.quota, tokenID: tokenID,
+                         readOnly: readOnly)
+    }
+
+    /// Authenticates a request by its API token (`Authorization: Bearer`) or its credentials, and
+    /// notes the principal in the request's origin. A read-only token asking for a change is refused.
+    /// - Throws: `unauthorized` (no, wrong, expired, tampered or revoked credentials), `forbidden`
+    ///   (a read-only token and a change), `tooManyRequests` (throttled).
+    @discardableResult
+    public func authenticate(_ request: Request) async throws -> Principal {
+        if let token = CredentialParsing.bearer(from: request) {
+            return try await authenticate(token: token)
+        }
+        let user = try await authenticate(try CredentialParsing.credentials(from: request))
+        let principal = principal(user)
+        RequestOrigin.current?.note(principal: principal)
+        return principal
+    }
+
+    /// Authenticates an API token and notes its principal.
+    public func authenticate(token: String) async throws -> Principal {
+        let origin = RequestOrigin.current
+        do {
+            guard let tokens else { throw GuesthouseError(.unauthorized, "API tokens are not enabled on this server") }
+            let claims = try await tokens.verify(token)
+            guard users[claims.sub.value] != nil else {
+                throw GuesthouseError(.unauthorized, "the API token's user \(claims.sub.value) is not configured")
+            }
+            let principal = principal(claims.sub.value, tokenID: claims.jti.value, readOnly: claims.ro.value)
+            origin?.note(principal: principal)
+            if principal.readOnly, origin?.isChange == true {
+                throw GuesthouseError(.forbidden, "the API token \(claims.jti.value) is read-only")
+            }
+            return principal
+        } catch let error as GuesthouseError {
+            origin?.note(error: error)
+            throw error
+        }
     }
 
     /// Whether the password is right for the user, using the cache where it can. A wrong one is

@@ -30,6 +30,14 @@ enum CredentialParsing {
         return nil
     }
 
+    /// The API token of `Authorization: Bearer TOKEN`, if the request carries one.
+    static func bearer(from request: Request) -> String? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
     private static func decodePair(_ encoded: String, what: String) throws -> Credentials {
         // Trimmed by hand: Foundation's trimmingCharacters bridges through NSString (seen in profiles).
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }

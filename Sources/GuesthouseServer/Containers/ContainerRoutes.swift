@@ -94,7 +94,7 @@ struct ContainerRoutes: Sendable {
     func answer(_ request: Request, _ context: GuesthouseContext,
                 _ body: () async throws -> Response) async throws -> Response {
         do {
-            _ = try await authenticator.authenticate(try CredentialParsing.credentials(from: request))
+            try await authenticator.authenticate(request)
             return try await body()
         } catch let error as ContainerFieldErrors {
             return JSONResponse.make(ContainerErrorBody(errors: error.fields), status: .badRequest)

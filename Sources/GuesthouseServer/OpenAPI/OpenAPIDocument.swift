@@ -120,7 +120,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
                     "content": ["application/json": ["schema": Schema.ref("Operation").json]],
                 ]
             }
-            let errorStatuses = (op.authenticated ? [401, 429] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
+            let errorStatuses = (op.authenticated ? [401, 403, 429] : []) + op.errors + (op.ifMatch ? [412] : []) + [500]
             for code in Set(errorStatuses).sorted() {
                 let schemaName = op.path.hasPrefix("/api/container") ? "ContainerError"
                     : op.path.hasPrefix("/api/") ? "VmangoError" : "Error"
@@ -131,7 +131,8 @@ public final class OpenAPIDocument: @unchecked Sendable {
             }
             entry["responses"] = responses
             if op.authenticated {
-                entry["security"] = [["simplestackToken": []], ["basic": []], ["vmangoUser": [], "vmangoPass": []]]
+                entry["security"] = [["simplestackToken": []], ["basic": []], ["vmangoUser": [], "vmangoPass": []],
+                                     ["bearer": []]]
             } else {
                 entry["security"] = [[String: Any]]()
             }
@@ -148,6 +149,8 @@ public final class OpenAPIDocument: @unchecked Sendable {
                     "simplestackToken": ["type": "apiKey", "in": "header", "name": "x-simplestack-hypervisor-token",
                                          "description": "base64 of user:password"],
                     "basic": ["type": "http", "scheme": "basic"],
+                    "bearer": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                               "description": "an API token from `guesthouse token create`"],
                     "vmangoUser": ["type": "apiKey", "in": "header", "name": "X-Vmango-User"],
                     "vmangoPass": ["type": "apiKey", "in": "header", "name": "X-Vmango-Pass"],
                 ],
@@ -161,7 +164,7 @@ public final class OpenAPIDocument: @unchecked Sendable {
         switch code {
         case 400: "InvalidArguments: bad or missing input"
         case 401: "Unauthorized: missing or wrong credentials"
-        case 403: "Forbidden: the host may not be reached"
+        case 403: "Forbidden: the host may not be reached, the user's role or quota does not allow it, or the API token is read-only"
         case 404: "EntityNotFound"
         case 409: "OperationNotAllowed: the guest's state does not allow it"
         case 412: "PreconditionFailed: If-Match no longer matches the resource"

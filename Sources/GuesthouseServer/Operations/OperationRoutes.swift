@@ -45,6 +45,9 @@ struct OperationRoutes: Sendable {
 
     /// The owner key of the request's credentials; 401 without any.
     static func owner(_ request: Request) throws -> String {
+        if let token = CredentialParsing.bearer(from: request) {
+            return OperationRegistry.owner(Credentials(username: "\u{0}bearer", password: token))
+        }
         guard let credentials = try CredentialParsing.credentials(from: request) else {
             throw GuesthouseError(.unauthorized, "authentication required: send the credentials that started the operation")
         }

@@ -15,18 +15,23 @@ struct SimplestackRoutes: Sendable {
     static let prefix = "/{hypervisor}/{host}"
 
     /// The hypervisor a request names, after authenticating it: the server checks its own users
-    /// unless the hypervisor checks the credentials itself. No request reaches a hypervisor otherwise.
+    /// (or API token) unless the hypervisor checks the credentials itself. No request reaches a
+    /// hypervisor otherwise. The API is for provisioning applications: members get 403.
     func hypervisor(_ request: Request, _ context: GuesthouseContext) async throws -> any Hypervisor {
         let family = try context.parameters.require("hypervisor")
         let host = try context.parameters.require("host")
         let target = try directory.target(family: family, host: host)
         let credentials = try CredentialParsing.credentials(from: request)
         if target.hypervisorChecksCredentials {
-            guard credentials != nil else {
+            guard let credentials else {
                 throw GuesthouseError(.unauthorized, "credentials for \(target.family) host '\(host)' are required")
             }
+            // The hypervisor's own users; a configured member is still refused.
+            if authenticator.role(of: credentials.username) == .member {
+                try authenticator.principal(credentials.username).requireAdmin("the Simplestack API")
+            }
         } else {
-            _ = try await authenticator.authenticate(credentials)
+            try await authenticator.authenticate(request).requireAdmin("the Simplestack API")
         }
         return try await directory.hypervisor(for: target, credentials: credentials)
     }

@@ -22,16 +22,16 @@ struct VmangoRoutes: Sendable {
     func user(_ request: Request) async throws -> String {
         do {
             let credentials = try CredentialParsing.credentials(from: request)
-            if credentials == nil, let cookie = request.cookies[WebSession.cookieName],
-               let session = sessions?.decode(cookie.value) {
-                RequestOrigin.current?.note(user: session.user)
+            if credentials == nil, CredentialParsing.bearer(from: request) == nil,
+               let cookie = request.cookies[WebSession.cookieName], let session = sessions?.decode(cookie.value) {
+                RequestOrigin.current?.note(principal: authenticator.principal(session.user))
                 if request.method == .get || request.method == .head { return session.user }
                 guard let token = request.headers[.csrfToken], constantTimeEqual(token, session.csrf) else {
                     throw GuesthouseError(.forbidden, "a change made with a session cookie needs its X-CSRF-Token")
                 }
                 return session.user
             }
-            return try await authenticator.authenticate(credentials)
+            return try await authenticator.authenticate(request).user
         } catch let error as GuesthouseError where error.kind == .unauthorized {
             throw GuesthouseError(.unauthorized, "Authentication failed")
         }

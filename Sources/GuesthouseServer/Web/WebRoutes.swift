@@ -63,7 +63,7 @@ struct WebRoutes: Sendable {
                       _ body: (WebSession, FormFields) async throws -> Response) async throws -> Response {
         guard codec != nil else { return disabled() }
         let session = session(request)
-        if let session { RequestOrigin.current?.note(user: session.user) }
+        if let session { RequestOrigin.current?.note(principal: authenticator.principal(session.user)) }
         guard let session else {
             if post { return html(WebPage(title: "Session expired", body: "<p><a href=\"/login/\">Log in again</a></p>"), status: .forbidden) }
             let next = request.uri.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/"
@@ -200,7 +200,7 @@ struct WebRoutes: Sendable {
         return redirect("/machines/\(provider)/\(id)/")
     }
 
-    private func addForm(_ session: WebSession, fields: FormFields?, error: String?) async throws -> Response {
+    private func addForm(_ session: WebSession, fields: FormFields?, error: GuesthouseError?) async throws -> Response {
         var images: [[String: Any]] = []
         for name in providers.providerNames {
             for image in (try? await providers.images(provider: name)) ?? [] {
@@ -213,10 +213,10 @@ struct WebRoutes: Sendable {
             ["name": $0.name, "memory": $0.memoryMiB, "cpus": $0.cpus, "disk": $0.diskSizeGiB] as [String: Any]
         }
         let keys = config.sshKeys.keys.sorted().enumerated().map { ["name": $1, "id": "key-\($0)"] }
-        return html(WebPage(title: "New machine", error: error, body: WebTemplates.render("add", [
+        return html(WebPage(title: "New machine", error: error?.message, body: WebTemplates.render("add", [
             "csrf": session.csrf, "providers": providers.providerNames, "plans": plans, "images": images, "keys": keys,
             "form": ["Name": fields?.first("Name") ?? "", "Userdata": fields?.first("Userdata") ?? ""],
-        ]), session: session), status: error == nil ? .ok : .badRequest)
+        ]), session: session), status: error.map { .init(code: $0.httpStatus) } ?? .ok)
     }
 
     private func add(_ session: WebSession, _ fields: FormFields) async throws -> Response {
@@ -226,7 +226,9 @@ struct WebRoutes: Sendable {
             let machine = try await providers.create(provider: provider, request)
             return redirect("/machines/\(provider)/\(machine.id)/")
         } catch let error as GuesthouseError {
-            return try await addForm(session, fields: fields, error: error.message)
+            // Shown beside the form (a quota refusal too), and noted for the audit line.
+            RequestOrigin.current?.note(error: error)
+            return try await addForm(session, fields: fields, error: error)
         }
     }
 
