@@ -44,13 +44,19 @@ struct OwnedMachineProviders: MachineProviders, MachineImageUploads {
         }
     }
 
+    /// Throws what `machine(provider:id:)` does when the principal may not act on it; an admin's
+    /// request costs no lookup.
+    private func checkOwner(provider: String, id: String) async throws {
+        if Ownership.scope != nil { _ = try await machine(provider: provider, id: id) }
+    }
+
     func delete(provider: String, id: String) async throws {
-        _ = try await machine(provider: provider, id: id)
+        try await checkOwner(provider: provider, id: id)
         try await inner.delete(provider: provider, id: id)
     }
 
     func perform(_ action: MachineAction, provider: String, id: String) async throws {
-        _ = try await machine(provider: provider, id: id)
+        try await checkOwner(provider: provider, id: id)
         try await inner.perform(action, provider: provider, id: id)
     }
 

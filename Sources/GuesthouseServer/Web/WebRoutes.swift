@@ -13,10 +13,12 @@ struct WebRoutes: Sendable {
     let authenticator: Authenticator
     /// nil when `[server] session_secret` is not set: the web UI is then off (JSON APIs still work).
     let codec: SessionCodec?
+    /// The audit log its page reads (admins only).
+    var audit: AuditLog?
 
 
     /// The paths of the web UI besides `/`.
-    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/", "/static/"]
+    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/", "/static/", "/audit/"]
 
     func register(_ router: Router<GuesthouseContext>) {
         WebStyle.register(router)
@@ -48,6 +50,7 @@ struct WebRoutes: Sendable {
             }
         }
         on(.get, "/images/") { request, _ in try await page(request) { s, _ in try await imageList(s) } }
+        on(.get, "/audit/") { request, _ in try await page(request) { s, _ in try await auditPage(s, request) } }
     }
 
     // MARK: - Sessions
@@ -213,9 +216,11 @@ struct WebRoutes: Sendable {
             ["name": $0.name, "memory": $0.memoryMiB, "cpus": $0.cpus, "disk": $0.diskSizeGiB] as [String: Any]
         }
         let keys = config.sshKeys.keys.sorted().enumerated().map { ["name": $1, "id": "key-\($0)"] }
+        let quota = await quotaText(session)
         return html(WebPage(title: "New machine", error: error?.message, body: WebTemplates.render("add", [
             "csrf": session.csrf, "providers": providers.providerNames, "plans": plans, "images": images, "keys": keys,
             "form": ["Name": fields?.first("Name") ?? "", "Userdata": fields?.first("Userdata") ?? ""],
+            "quota": quota as Any,
         ]), session: session), status: error.map { .init(code: $0.httpStatus) } ?? .ok)
     }
 
@@ -254,12 +259,13 @@ struct WebRoutes: Sendable {
              status: .notFound)
     }
 
-    private func html(_ page: WebPage, status: HTTPResponse.Status = .ok) -> Response {
+    func html(_ page: WebPage, status: HTTPResponse.Status = .ok) -> Response {
         var context: [String: Any] = ["title": page.title, "body": page.body]
         if let error = page.error { context["error"] = error }
         if let session = page.session {
             context["user"] = session.user
             context["csrf"] = session.csrf
+            if authenticator.role(of: session.user) == .admin { context["admin"] = true }
         }
         let text = WebTemplates.render("layout", context)
         return Response(status: status, headers: [

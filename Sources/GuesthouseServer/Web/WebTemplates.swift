@@ -23,7 +23,7 @@ enum WebTemplates {
         <link rel="stylesheet" href="/static/guesthouse.css"></head><body>
         <a class="skip" href="#main">Skip to content</a>
         <header><strong>Guesthouse</strong>{{#user}}<nav aria-label="Main"><a href="/">Status</a><a href="/machines/">Machines</a>
-        <a href="/machines/add/">New machine</a><a href="/images/">Images</a></nav>
+        <a href="/machines/add/">New machine</a><a href="/images/">Images</a>{{#admin}}<a href="/audit/">Audit</a>{{/admin}}</nav>
         <form method="post" action="/logout/"><input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit">Log out {{user}}</button></form>{{/user}}</header>
         <main id="main"><h1>{{title}}</h1>{{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}{{{body}}}</main></body></html>
@@ -71,7 +71,7 @@ enum WebTemplates {
         <label for="im">Image</label><select id="im" name="Image">{{#images}}<option value="{{Id}}">{{Id}} ({{provider}})</option>{{/images}}</select>
         <fieldset><legend>SSH keys</legend>{{#keys}}<div class="check"><input type="checkbox" id="{{id}}" name="SSHKey" value="{{name}}"><label for="{{id}}">{{name}}</label></div>{{/keys}}{{^keys}}<p>No SSH keys configured.</p>{{/keys}}</fieldset>
         <label for="ud">User data (cloud-init)</label><textarea id="ud" name="Userdata">{{form.Userdata}}</textarea>
-        <p><button type="submit">Create</button></p></form>
+        <p><button type="submit">Create</button>{{#quota}} <span class="quota">{{quota}}</span>{{/quota}}</p></form>
         """,
         "images": """
         {{#providers}}<h2>{{name}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
@@ -80,5 +80,14 @@ enum WebTemplates {
         {{^images}}<tr><td colspan="7" class="whole">No images.</td></tr>{{/images}}</tbody></table>{{/providers}}
         """,
         "message": "<p>{{message}}</p>",
+        "audit": """
+        <form method="get" action="/audit/" class="filter"><label for="au">User</label><input id="au" name="user" value="{{user}}">
+        <button type="submit">Filter</button></form>
+        <table class="cards"><thead><tr><th>Time</th><th>User</th><th>Interface</th><th>Source</th><th>Action</th><th>Target</th><th>Result</th><th>Status</th></tr></thead><tbody>
+        {{#entries}}<tr><td data-label="Time">{{time}}</td><td data-label="User">{{user}}{{#token}} (token {{token}}){{/token}}</td><td data-label="Interface">{{interface}}</td>
+        <td data-label="Source">{{source}}</td><td data-label="Action">{{action}}</td><td data-label="Target">{{target}}</td><td data-label="Result">{{result}}</td><td data-label="Status">{{status}}</td></tr>{{/entries}}
+        {{^entries}}<tr><td colspan="8" class="whole">No entries.</td></tr>{{/entries}}</tbody></table>
+        <p class="pager">{{#previous}}<a href="{{previous}}">Previous</a> {{/previous}}{{#next}}<a href="{{next}}">Next</a>{{/next}}</p>
+        """,
     ]
 }
