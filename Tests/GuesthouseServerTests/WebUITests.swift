@@ -50,13 +50,13 @@ import Testing
     }
 
     /// Logs in and returns the session cookie and its CSRF token.
-    static func logIn(_ client: any TestClientProtocol) async throws -> (cookies: [String: String], csrf: String) {
+    static func logIn(_ client: any TestClientProtocol, as user: String = "admin") async throws -> (cookies: [String: String], csrf: String) {
         let form = try await request(client, .get, "/login/")
         let token = try #require(form.csrf)
         let loginCookie = try #require(form.cookies["guesthouse_login"])
         #expect(loginCookie == token)
         let done = try await request(client, .post, "/login/", cookies: ["guesthouse_login": loginCookie],
-                                     form: ["csrf": token, "Username": "admin", "Password": TestServer.password, "next": "/machines/"])
+                                     form: ["csrf": token, "Username": user, "Password": TestServer.password, "next": "/machines/"])
         #expect(done.status == .seeOther)
         #expect(done.headers[.location] == "/machines/")
         let session = try #require(done.cookies["guesthouse_session"])
