@@ -79,7 +79,7 @@ public final class QuotaGate: Sendable {
     }
 
     /// The refusal text when `used + adding` passes a limit of `quota`, or nil.
-    static func refusal(_ quota: UserQuota, used: QuotaUsage, adding: QuotaUsage) -> String? {
+    public static func refusal(_ quota: UserQuota, used: QuotaUsage, adding: QuotaUsage) -> String? {
         let checks: [(String, Int?, Int, Int, String)] = [
             ("machines", quota.machines, used.machines, adding.machines, ""),
             ("cpus", quota.cpus, used.cpus, adding.cpus, ""),
