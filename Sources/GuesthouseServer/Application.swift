@@ -29,12 +29,12 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     health.authenticated = false
     api.add(health) { _, _ in HealthResponse.ok }
 
-    SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
-                      eventHeartbeat: eventHeartbeat).register(api)
-    OperationRoutes(registry: operations).register(api)
     // One set of providers and one session codec for vmango's JSON API and its web pages. Every
     // machine lookup goes through the ownership (and quota) layer, so members see only their own.
     let providers = OwnedMachineProviders(machines ?? NoMachineProviders())
+    SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
+                      eventHeartbeat: eventHeartbeat, quotas: providers.quotas).register(api)
+    OperationRoutes(registry: operations).register(api)
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)

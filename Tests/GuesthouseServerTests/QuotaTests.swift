@@ -172,3 +172,56 @@ extension Result where Failure == any Error {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
+
+/// Quotas on the Simplestack API (admins only): creates and changes that grow a guest are charged
+/// to the acting user, refused with 403 `Forbidden` naming the limit, and leave the guest as it was.
+@Suite struct SimplestackQuotaTests {
+    static let ops = "ops"
+    static var opsAuth: HTTPFields {
+        [.init("x-simplestack-hypervisor-token")!: Data("\(ops):\(TestServer.password)".utf8).base64EncodedString()]
+    }
+
+    @Test func growthPastTheQuotaIsRefusedAndChangesNothing() async throws {
+        try await AuditLogTests.withFile { path in
+            let server = try Delegation.server(audit: path) { config in
+                config.users[Self.ops] = UserConfig(name: Self.ops, passwordHash: TestServer.passwordHash,
+                                                    quota: UserQuota(machines: 0, cpus: 2, diskGiB: 5))
+            }
+            try await server.run { client in
+                let guests = try await client.call(.get, "/test/localhost/guests", headers: Self.opsAuth)
+                // build-box is stopped: what an update sets reads back at once.
+                let box = try #require(list(guests.json).first { $0["name"] as? String == "build-box" })
+                let id = try #require(box["id"] as? String)
+                #expect(box["cpus"] as? Int == 1)
+
+                let create = try await client.call(.post, "/test/localhost/guests", json: #"{"name": "q-new", "memory": 128, "cpus": 1}"#,
+                                                   headers: Self.opsAuth)
+                #expect(create.status == .forbidden)
+                #expect(object(create.json)["error"] as? String == "Forbidden")
+                #expect(object(create.json)["message"] as? String == "quota exceeded: machines 0 of 0")
+                let after = try await client.call(.get, "/test/localhost/guests", headers: Self.opsAuth)
+                #expect(!list(after.json).contains { $0["name"] as? String == "q-new" })
+
+                let grow = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 4}"#, headers: Self.opsAuth)
+                #expect(grow.status == .forbidden)
+                #expect(object(grow.json)["message"] as? String == "quota exceeded: cpus 0 of 2 (3 more asked)")
+                let same = try await client.call(.get, "/test/localhost/guests/\(id)", headers: Self.opsAuth)
+                #expect(object(same.json)["cpus"] as? Int == 1)
+                let small = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 3}"#, headers: Self.opsAuth)
+                #expect(small.status == .ok, "\(small.text)")
+                #expect(object(small.json)["cpus"] as? Int == 3)
+                let shrink = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 1, "memory": 256}"#, headers: Self.opsAuth)
+                #expect(shrink.status == .ok, "\(shrink.text)")
+
+                // The admin without a quota is not counted.
+                let admin = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 6}"#)
+                #expect(admin.status == .ok, "\(admin.text)")
+
+                let lines = try await AuditLogTests.lines(path, atLeast: 2)
+                let refused = try #require(AuditLogTests.find(lines, "simplestack", "PUT /{hypervisor}/{host}/guests/{guest_id}", status: 403))
+                #expect(refused["user"] as? String == Self.ops)
+                #expect(refused["result"] as? String == "Forbidden: quota exceeded: cpus 0 of 2 (3 more asked)")
+            }
+        }
+    }
+}

@@ -22,7 +22,7 @@ extension SimplestackRoutes {
             let spec = DiskSpec(sizeGiB: try o.int("size", required: true)!,
                                 pool: try o.string("pool") ?? o.string("storage"), format: try o.string("format"))
             let id = try guestID(context)
-            let disk = try await hv.createDisk(guestID: id, spec)
+            let disk = try await withinQuota({ QuotaUsage(diskGiB: spec.sizeGiB) }) { try await hv.createDisk(guestID: id, spec) }
             return JSONResponse.make(SimplestackDisk(disk), status: .created,
                                      location: "\(base(context))/guests/\(id)/disks/\(Self.pathEscape(disk.id))")
         }
@@ -40,8 +40,13 @@ extension SimplestackRoutes {
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
             let o = try await JSONObject.read(request)
             try await checkDiskIfMatch(request, context, hv)
-            let disk = try await hv.updateDisk(guestID: try guestID(context), diskID: try parameter("disk_id", context),
-                                               sizeGiB: try o.int("size"), name: try o.string("name"))
+            let (guest, diskID, size) = (try guestID(context), try parameter("disk_id", context), try o.int("size"))
+            let disk = try await withinQuota({
+                let old = try await hv.disk(guestID: guest, diskID: diskID).capacityBytes ?? 0
+                return QuotaUsage(diskGiB: max(0, (size ?? 0) - Int(old >> 30)))
+            }) {
+                try await hv.updateDisk(guestID: guest, diskID: diskID, sizeGiB: size, name: try o.string("name"))
+            }
             return JSONResponse.make(SimplestackDisk(disk))
         }
         api.add(Operation(.delete, p + "/{disk_id}", id: "diskDelete", summary: "Detach a disk and delete its volume",

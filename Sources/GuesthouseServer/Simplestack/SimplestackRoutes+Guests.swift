@@ -23,7 +23,9 @@ extension SimplestackRoutes {
                 return try await importUpload(hv, request, context, storage: nil, body: body)
             } else {
                 let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
-                guest = try await hv.createGuest(spec)
+                guest = try await withinQuota({
+                    QuotaUsage(machines: 1, cpus: spec.cpus, memoryMiB: spec.memoryMiB, diskGiB: spec.hddGiB ?? 0)
+                }) { try await hv.createGuest(spec) }
             }
             return SimplestackGuest(guest: guest, host: host(context))
                 .response(status: .created, location: "\(base(context))/guests/\(guest.id)")
@@ -40,7 +42,10 @@ extension SimplestackRoutes {
             let hv = try await hypervisor(request, context)
             let update = try SimplestackRequests.guestUpdate(try await JSONObject.read(request))
             try await checkGuestIfMatch(request, context, hv)
-            let guest = try await hv.updateGuest(id: try parameter("guest_id", context), update)
+            let id = try parameter("guest_id", context)
+            let guest = try await withinQuota({ Self.growth(of: try await hv.guest(id: id), by: update) }) {
+                try await hv.updateGuest(id: id, update)
+            }
             return SimplestackGuest(guest: guest, host: host(context)).response()
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",

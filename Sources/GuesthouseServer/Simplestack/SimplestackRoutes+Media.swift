@@ -36,8 +36,14 @@ extension SimplestackRoutes {
             }
             let name = try await JSONObject.read(request).string("name", required: true)!
             try await checkGuestIfMatch(request, context, plain)
-            if AsyncPreference.requested(request) { return try await cloneAsync(hv, request, context, name: name) }
-            let guest = try await hv.cloneGuest(guestID: try guestID(context), name: name)
+            let source = try guestID(context)
+            let copy = { Self.usage(of: try await plain.guest(id: source)) }
+            if AsyncPreference.requested(request) {
+                // A clone that runs as an operation is checked when it starts.
+                try await withinQuota(copy) {}
+                return try await cloneAsync(hv, request, context, name: name)
+            }
+            let guest = try await withinQuota(copy) { try await hv.cloneGuest(guestID: source, name: name) }
             return JSONResponse.make(SimplestackGuest(guest: guest, host: host(context)), status: .created,
                                      location: "\(base(context))/guests/\(guest.id)")
         }

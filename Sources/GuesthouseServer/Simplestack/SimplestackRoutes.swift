@@ -11,6 +11,8 @@ struct SimplestackRoutes: Sendable {
     let operations: OperationRegistry
     /// How often the event stream sends a comment to keep proxies from closing it.
     var eventHeartbeat: Duration = .seconds(15)
+    /// Checks the acting user's quota on creates and changes that grow a guest.
+    var quotas: QuotaGate?
 
     static let prefix = "/{hypervisor}/{host}"
 
