@@ -125,6 +125,17 @@ struct ContainerConfigTests {
         }
     }
 
+    @Test func theCreatorIsKeptInTheMetadataEscaped() throws {
+        var definition = ContainerDefinition(
+            id: 6, vlan: 2, ip: IPv4Interface("192.168.2.6/24")!, bridge: "br2",
+            mac: ContainerDefinition.mac(id: 6, serverID: 1), gateway: nil, mtu: nil,
+            memoryMiB: 128, rootfs: "/r")
+        #expect(ContainerDefinition.parse(definition.xml) { _ in 2 }.creator == nil)
+        definition.creator = "a'l<i>ce"
+        #expect(definition.xml.contains("creator='a&apos;l&lt;i&gt;ce'"))
+        #expect(ContainerDefinition.parse(definition.xml) { _ in 2 }.creator == "a'l<i>ce")
+    }
+
     @Test func theBaseNeedsAStaticBusybox() throws {
         #expect(throws: GuesthouseError.self) { try BaseRootfs.requireStatic("/bin/sh") }  // dynamically linked
         #expect(throws: GuesthouseError.self) { try BaseRootfs.requireStatic("/nonexistent/busybox") }
