@@ -55,6 +55,7 @@ extension LibvirtHypervisor {
             var domain = NewDomain(type: domainType, name: spec.name, memoryMiB: spec.memoryMiB, cpus: spec.cpus,
                                    os: .hvm(arch: "x86_64"))
             let bus = spec.paravirtualized ? "virtio" : "ide"
+            if let creator = spec.creator { domain.metadata.append(VmangoMetadata(creator: creator).xml) }
             if let network = spec.network {
                 _ = try conn.network(name: network)
                 domain.interfaces.append(.init(network: network, model: spec.paravirtualized ? "virtio" : "e1000"))

@@ -185,31 +185,34 @@ extension Result where Failure == any Error {
         try await AuditLogTests.withFile { path in
             let server = try Delegation.server(audit: path) { config in
                 config.users[Self.ops] = UserConfig(name: Self.ops, passwordHash: TestServer.passwordHash,
-                                                    quota: UserQuota(machines: 0, cpus: 2, diskGiB: 5))
+                                                    quota: UserQuota(machines: 1, cpus: 2, diskGiB: 5))
             }
             try await server.run { client in
-                let guests = try await client.call(.get, "/test/localhost/guests", headers: Self.opsAuth)
-                // build-box is stopped: what an update sets reads back at once.
-                let box = try #require(list(guests.json).first { $0["name"] as? String == "build-box" })
-                let id = try #require(box["id"] as? String)
-                #expect(box["cpus"] as? Int == 1)
-
+                // A guest made through Simplestack records its creator, so it counts.
+                let first = try await client.call(.post, "/test/localhost/guests", json: #"{"name": "q-one", "memory": 128, "cpus": 1}"#,
+                                                  headers: Self.opsAuth)
+                #expect(first.status == .created, "\(first.text)")
+                #expect(try await Delegation.machine(client, "q-one")?["Creator"] as? String == Self.ops)
                 let create = try await client.call(.post, "/test/localhost/guests", json: #"{"name": "q-new", "memory": 128, "cpus": 1}"#,
                                                    headers: Self.opsAuth)
                 #expect(create.status == .forbidden)
                 #expect(object(create.json)["error"] as? String == "Forbidden")
-                #expect(object(create.json)["message"] as? String == "quota exceeded: machines 0 of 0")
-                let after = try await client.call(.get, "/test/localhost/guests", headers: Self.opsAuth)
-                #expect(!list(after.json).contains { $0["name"] as? String == "q-new" })
+                #expect(object(create.json)["message"] as? String == "quota exceeded: machines 1 of 1")
+                let guests = try await client.call(.get, "/test/localhost/guests", headers: Self.opsAuth)
+                #expect(!list(guests.json).contains { $0["name"] as? String == "q-new" })
 
+                // build-box is stopped: what an update sets reads back at once.
+                let box = try #require(list(guests.json).first { $0["name"] as? String == "build-box" })
+                let id = try #require(box["id"] as? String)
+                #expect(box["cpus"] as? Int == 1)
                 let grow = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 4}"#, headers: Self.opsAuth)
                 #expect(grow.status == .forbidden)
-                #expect(object(grow.json)["message"] as? String == "quota exceeded: cpus 0 of 2 (3 more asked)")
+                #expect(object(grow.json)["message"] as? String == "quota exceeded: cpus 1 of 2 (3 more asked)")
                 let same = try await client.call(.get, "/test/localhost/guests/\(id)", headers: Self.opsAuth)
                 #expect(object(same.json)["cpus"] as? Int == 1)
-                let small = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 3}"#, headers: Self.opsAuth)
+                let small = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 2}"#, headers: Self.opsAuth)
                 #expect(small.status == .ok, "\(small.text)")
-                #expect(object(small.json)["cpus"] as? Int == 3)
+                #expect(object(small.json)["cpus"] as? Int == 2)
                 let shrink = try await client.call(.put, "/test/localhost/guests/\(id)", json: #"{"cpus": 1, "memory": 256}"#, headers: Self.opsAuth)
                 #expect(shrink.status == .ok, "\(shrink.text)")
 
@@ -220,7 +223,7 @@ extension Result where Failure == any Error {
                 let lines = try await AuditLogTests.lines(path, atLeast: 2)
                 let refused = try #require(AuditLogTests.find(lines, "simplestack", "PUT /{hypervisor}/{host}/guests/{guest_id}", status: 403))
                 #expect(refused["user"] as? String == Self.ops)
-                #expect(refused["result"] as? String == "Forbidden: quota exceeded: cpus 0 of 2 (3 more asked)")
+                #expect(refused["result"] as? String == "Forbidden: quota exceeded: cpus 1 of 2 (3 more asked)")
             }
         }
     }

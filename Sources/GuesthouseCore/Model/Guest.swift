@@ -52,9 +52,11 @@ public struct GuestSpec: Sendable, Equatable {
     /// A network (name) for a first interface.
     public var network: String?
     public var paravirtualized: Bool
+    /// The server user creating it: recorded as the vmango Creator, so ownership and quotas count it.
+    public var creator: String?
 
     public init(name: String, memoryMiB: Int = 512, cpus: Int = 1, hddGiB: Int? = nil, storage: String? = nil,
-                network: String? = nil, paravirtualized: Bool = true) {
+                network: String? = nil, paravirtualized: Bool = true, creator: String? = nil) {
         self.name = name
         self.memoryMiB = memoryMiB
         self.cpus = cpus
@@ -62,6 +64,7 @@ public struct GuestSpec: Sendable, Equatable {
         self.storage = storage
         self.network = network
         self.paravirtualized = paravirtualized
+        self.creator = creator
     }
 }
 

@@ -22,7 +22,8 @@ extension SimplestackRoutes {
                 // A Guesthouse export or an OVA (SimplestackRoutes+Images).
                 return try await importUpload(hv, request, context, storage: nil, body: body)
             } else {
-                let spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
+                var spec = try SimplestackRequests.guestSpec(try JSONObject.parse(try await body.collect(upTo: JSONObject.maxBody)))
+                spec.creator = RequestOrigin.current?.principal?.user
                 guest = try await withinQuota({
                     QuotaUsage(machines: 1, cpus: spec.cpus, memoryMiB: spec.memoryMiB, diskGiB: spec.hddGiB ?? 0)
                 }) { try await hv.createGuest(spec) }
