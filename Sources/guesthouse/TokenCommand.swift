@@ -39,7 +39,7 @@ struct TokenCommand: AsyncParsableCommand {
             }
             let audit = try CLIAudit(config: settings)
             let (token, claims) = try await APITokens(settings.server).sign(user: user, lifetime: lifetime, readOnly: readOnly)
-            await audit.record(action: "token create", target: ["user": user, "read_only": String(readOnly),
+            await audit.record(action: "token create", target: ["subject": user, "read_only": String(readOnly),
                                                                 "expires": ISO8601DateFormatter().string(from: claims.exp.value)],
                                result: "ok", token: claims.jti.value)
             FileHandle.standardError.write(Data("token \(claims.jti.value) for \(user), expires \(claims.exp.value)\(readOnly ? ", read-only" : "")\n".utf8))
