@@ -53,6 +53,18 @@ extension LibvirtHypervisor: GuestMedia {
         }
     }
 
+    public func mediaImages() async throws -> [String] {
+        try await withConnection("media image list", readOnly: true) { conn in
+            var names = Set<String>()
+            for pool in try conn.allStoragePools() where (try? pool.info().running) == true {
+                for volume in (try? pool.volumes()) ?? [] where volume.name.lowercased().hasSuffix(".iso") {
+                    names.insert(volume.name)
+                }
+            }
+            return names.sorted()
+        }
+    }
+
     /// Changes a running guest's media. The tray is opened by force: a guest that locked it would
     /// otherwise keep it shut. Firmware probing the drive (SeaBIOS right after a start) can still
     /// close it between QEMU's steps ("Tray of device ... is not open"), so the change is tried

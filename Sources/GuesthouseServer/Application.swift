@@ -37,7 +37,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)
-    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
+    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions,
+              containers: containers).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
