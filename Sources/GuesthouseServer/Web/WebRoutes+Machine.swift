@@ -58,8 +58,8 @@ extension WebRoutes {
 
     /// The machine's page; with `problem` it is the page again after a form failed (its values
     /// kept, the message beside the field, the problem's 4xx status).
-    func machinePage(_ session: WebSession, provider: String, id: String, problem: FieldProblem? = nil,
-                     form: FormFields = FormFields()) async throws -> Response {
+    func machinePage(_ session: WebSession, provider: String, id: String, form: FormFields = FormFields(),
+                     problem: FieldProblem? = nil) async throws -> Response {
         let machine = try await lookUpMachine(session, provider: provider, id: id)
         let running = machine.state == "running"
         let actions: [[String: Any]] = (running ? [("stop", "Stop"), ("reboot", "Reboot")] : [("start", "Start")])
@@ -115,7 +115,10 @@ extension WebRoutes {
             let mounted = try await hypervisor.mediaDevice(guestID: guestID)
             let chosen = form.first("image") ?? mounted
             let images = try await hypervisor.mediaImages().map { ["name": $0, "selected": $0 == chosen] as [String: Any] }
-            return ["mounted": mounted ?? "", "images": images] as [String: Any]
+            // Absent, not empty, when the drive is empty: Mustache shows a section for any string.
+            var media: [String: Any] = ["images": images]
+            if let mounted { media["mounted"] = mounted }
+            return media
         }
         return context
     }

@@ -94,17 +94,19 @@ extension WebRoutes {
                 let machine = try await lookUpMachine(session, provider: provider, id: id)
                 let hypervisor = try machineHypervisor(provider)
                 let base = "/machines/\(Self.segment(provider))/\(Self.segment(machine.id))/"
-                let problem: FieldProblem
+                let problem: (field: String, error: GuesthouseError)
                 do {
                     let form = PostedForm(fields: fields, provider: provider, context: context)
                     return try await body(session, form, machine, hypervisor, base) ?? redirect(base)
                 } catch let error as FieldError where error.error.httpStatus < 500 {
-                    problem = FieldProblem(field: error.field, message: error.error.message, status: error.error.httpStatus)
+                    problem = (error.field, error.error)
                 } catch let error as GuesthouseError where error.httpStatus < 500 {
-                    problem = FieldProblem(field: field, message: error.message, status: error.httpStatus)
+                    problem = (field, error)
                 }
-                RequestOrigin.current?.note(error: GuesthouseError(.invalidArguments, problem.message))
-                return try await machinePage(session, provider: provider, id: machine.id, problem: problem, form: fields)
+                RequestOrigin.current?.note(error: problem.error)
+                return try await machinePage(session, provider: provider, id: machine.id, form: fields,
+                                             problem: FieldProblem(field: problem.field, message: problem.error.message,
+                                                                   status: problem.error.httpStatus))
             }
         }
     }
