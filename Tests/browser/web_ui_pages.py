@@ -137,10 +137,20 @@ def main():
                     failures.append(f"{label}: the machine list has no machine links")
                 detail = links[0].get_attribute("href")[len(base):] if links else "/machines/"
                 pages = [("status", "/"), ("machines", "/machines/"), ("machine", detail),
-                         ("add", "/machines/add/"), ("images", "/images/"), ("error", "/machines/LOCAL1/nope/")]
+                         ("add", "/machines/add/"), ("images", "/images/"), ("containers", "/containers/"),
+                         ("error", "/machines/LOCAL1/nope/")]
                 for name, path in pages:
                     driver.get(base + path)
                     shoot(driver, out, label, name, failures, size)
+                # The confirmation step of a delete (the form's button, then the question; not confirmed).
+                driver.get(base + detail)
+                stops = [f for f in driver.find_elements(By.CSS_SELECTOR, "main form")
+                         if (f.get_attribute("action") or "").endswith("/delete/")]
+                if stops:
+                    stops[0].find_element(By.TAG_NAME, "button").click()
+                    shoot(driver, out, label, "confirm", failures, size)
+                else:
+                    failures.append(f"{label}: the machine page has no Delete form")
                 driver.get(base + detail)
                 keyboard(driver, label, failures)
             finally:
