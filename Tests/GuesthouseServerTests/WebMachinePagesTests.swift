@@ -151,12 +151,22 @@ import Testing
         _ = try conn.storagePool(name: "images").createVolume(xml: """
             <volume><name>rescue.iso</name><capacity unit='MiB'>10</capacity><target><format type='raw'/></target></volume>
             """)
+        _ = try conn.storagePool(name: "default").createVolume(xml: """
+            <volume><name>db-1_config.iso</name><capacity unit='MiB'>1</capacity><target><format type='raw'/></target></volume>
+            """)
         try await server.run { client in
             let (cookies, csrf) = try await Web.logIn(client)
             try await Self.stop(client, cookies, csrf)
             let page = try await Web.request(client, .get, Self.web1, cookies: cookies)
             #expect(page.text.contains("<option>rescue.iso</option>"))
             #expect(!page.text.contains("<option>Debian-12_amd64_qcow2.img</option>"))  // not an ISO
+            // Another machine's config drive (its user data and keys) is neither offered nor taken.
+            #expect(!page.text.contains("db-1_config.iso"))
+            let foreign = try await Web.request(client, .post, Self.web1 + "media/insert/", cookies: cookies,
+                                                form: ["csrf": csrf, "image": "db-1_config.iso"])
+            #expect(foreign.status == .badRequest)
+            #expect(Self.fieldError(foreign, "media-image")?.contains("config drive") == true)
+            #expect(!(try conn.domain(name: "web-1").xml(inactive: true).contains("_config.iso")))
             let inserted = try await Web.request(client, .post, Self.web1 + "media/insert/", cookies: cookies,
                                                  form: ["csrf": csrf, "image": "rescue.iso"])
             #expect(inserted.status == .seeOther, "\(inserted.text)")
