@@ -12,14 +12,20 @@ import Testing
 @Suite(.serialized) struct WebBrowserTests {
     static let python = "/opt/guesthouse-venv/bin/python"
 
-    @Test(.timeLimit(.minutes(5))) func everyPageFitsAPhoneAndRendersOnTheDesktop() throws {
+    /// The repository's root and the built `guesthouse`, once the browser tools are known to be there.
+    static func tools() throws -> (root: URL, executable: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("guesthouse").path
         try #require(FileManager.default.isExecutableFile(atPath: executable), "build the guesthouse executable first")
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run scripts/setup (selenium venv)")
+        try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/setup (selenium venv)")
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "run scripts/setup (chromium-driver)")
+        return (root, executable)
+    }
+
+    @Test(.timeLimit(.minutes(5))) func everyPageFitsAPhoneAndRendersOnTheDesktop() throws {
+        let (root, executable) = try Self.tools()
         let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
         // Old screenshots must not pass for new ones.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: screenshots)) ?? []
@@ -58,13 +64,7 @@ import Testing
     /// session and read by GNU tar, delete; the pages on the way at 390x844. Everything the scratch
     /// prefix names (the machine too) is removed afterwards, also on failure.
     @Test(.timeLimit(.minutes(15))) func aRealMachineIsCreatedSnapshottedStoppedExportedAndDeletedInTheBrowser() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("guesthouse").path
-        try #require(FileManager.default.isExecutableFile(atPath: executable), "build the guesthouse executable first")
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run scripts/setup (selenium venv)")
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "run scripts/setup (chromium-driver)")
+        let (root, executable) = try Self.tools()
         let image = try VmangoQemuTests.imagePath()
         let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
 
