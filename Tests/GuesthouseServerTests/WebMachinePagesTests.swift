@@ -196,6 +196,10 @@ import Testing
             let running = try await Web.request(client, .get, Self.web1 + "export/", cookies: cookies)
             #expect(running.status == .conflict)
             #expect(running.headers[.contentType] == "text/html; charset=utf-8")
+            // Simplestack's export route takes API credentials, not the web session's cookie.
+            let viaAPI = try await client.call(.get, "/test/localhost/guests/6f1e8f2a-0000-4000-8000-000000000000/export",
+                                               headers: [.cookie: "guesthouse_session=\(cookies["guesthouse_session"]!)"])
+            #expect(viaAPI.status == .unauthorized)
             try await Self.stop(client, cookies, csrf)
             // web-1 has no disk, so even the test driver exports it: the definition and the manifest.
             // (qemu:///system's export with a disk is in the browser test.)
@@ -287,6 +291,17 @@ import Testing
                 #expect(!page.text.contains("<script>"))
             }
             #expect((try? conn.domain(name: name)) != nil)
+        }
+    }
+
+    @Test func theStatusPageDrawsMemoryAndStorageMeters() async throws {
+        try await Web.server().run { client in
+            let (cookies, _) = try await Web.logIn(client)
+            let page = try await Web.request(client, .get, "/", cookies: cookies)
+            // The demo node: 3 GiB of host memory, all given to the two running machines; an empty 100 GiB pool.
+            #expect(page.text.contains(#"<meter min="0" max="3072" high="2764" value="3072" aria-label="Memory of LOCAL1: 3.0 GiB of 3.0 GiB">"#), "\(page.text)")
+            #expect(page.text.contains(#"<meter min="0" max="102400" high="92160" value="0" aria-label="Storage of LOCAL1: 0 B of 100.0 GiB">"#))
+            #expect(!page.text.contains(" style="))
         }
     }
 }
