@@ -124,4 +124,57 @@ import Testing
         #expect((try? conn.domain(name: name)) == nil)
         #expect(try scratch.leftovers().volumes.isEmpty)
     }
+
+    /// The containers pages (list with a container, a container's page, the create form with its
+    /// problems beside the fields) at 390x844 and 1280x800, from a server in this process over the
+    /// in-memory container service (the demo `serve` runs has no containers).
+    @Test(.timeLimit(.minutes(5))) func theContainersPagesFitAPhone() async throws {
+        let (root, _) = try Self.tools()
+        let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
+        let containers = try await WebUITests.containers()
+        try await WebUITests.server().run(containers: containers) { client in
+            let port = try #require(client.port)
+            let (status, text) = try await Self.runAsync([
+                Self.python, root.appendingPathComponent("Tests/browser/web_ui_pages.py").path, "--server",
+                "http://127.0.0.1:\(port)", TestServer.password, screenshots,
+                "containers-list=/containers/", "container=/containers/5/",
+            ])
+            print(text)
+            #expect(status == 0, "\(text)")
+            for page in ["containers-list", "container"] {
+                for size in ["phone", "desktop"] {
+                    #expect(text.contains("\(size) \(page): scrollWidth"), "\(size) \(page) not loaded")
+                }
+            }
+            #expect(!text.contains("FAIL"))
+        }
+    }
+
+    /// Runs a program without blocking a thread of the cooperative pool (the server under test
+    /// shares it): the process is polled, with a deadline.
+    static func runAsync(_ arguments: [String], seconds: Double = 240) async throws -> (status: Int32, output: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("gh-browser-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                Issue.record("\(arguments[1]) did not finish within \(seconds) s")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        process.waitUntilExit()
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, text)
+    }
 }
