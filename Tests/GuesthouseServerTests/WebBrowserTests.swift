@@ -109,7 +109,8 @@ import Testing
         print(text)
         #expect(status == 0, "\(text)")
         for step in ["is listed", "snapshot 'first' listed", "reverted to 'first'", "stopped",
-                     "the badge turned 'running' without a reload", "export:", "is gone from the list"] {
+                     "the badge turned 'running' without a reload", "export:", "a disk added",
+                     "the disk grown to 2 GiB", "is gone from the list"] {
             #expect(text.contains("ok   ") && text.components(separatedBy: "\n").contains { $0.hasPrefix("ok   ") && $0.contains(step) },
                     "step \(step) not passed")
         }

@@ -157,6 +157,23 @@ class Flow:
 
         self.export(base + machine + "export/", cookie)
 
+        # A second disk for the stopped machine, then grown (a problem would show beside its field).
+        driver.get(base + machine)
+        driver.find_element(By.ID, "disk-size").send_keys("1")
+        self.submit(driver, machine + "disks/")
+        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        devices = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Device]")]
+        self.check(len(devices) == 2 and not driver.find_elements(By.CSS_SELECTOR, ".field-error"),
+                   f"a disk added ({devices})")
+        if len(devices) == 2:
+            driver.find_element(By.CSS_SELECTOR, f"#resize-disk option[value={devices[1]}]").click()
+            driver.find_element(By.ID, "resize-size").send_keys("2")
+            self.submit(driver, machine + "disks/resize/")
+            WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+            sizes = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Size]")]
+            self.check(sizes[-1:] == ["2.0 GiB"] and not driver.find_elements(By.CSS_SELECTOR, ".field-error"),
+                       f"the disk grown to 2 GiB ({sizes})")
+
         self.phone(machine)
 
         driver.get(base + machine)
