@@ -80,6 +80,7 @@ import Testing
             try? FileManager.default.removeItem(at: config)
         }
         try scratch.addImage(name: VmangoQemuTests.image, copying: image)
+        try scratch.addImage(name: "rescue.iso", bytes: 1 << 20)
         try """
             [server]
             session_secret = "\(UUID().uuidString)"
@@ -110,7 +111,8 @@ import Testing
         #expect(status == 0, "\(text)")
         for step in ["is listed", "snapshot 'first' listed", "reverted to 'first'", "stopped",
                      "the badge turned 'running' without a reload", "export:", "a disk added",
-                     "the disk grown to 2 GiB", "is gone from the list"] {
+                     "the disk grown to 2 GiB", "rescue.iso inserted", "rescue.iso ejected",
+                     "is gone from the list"] {
             #expect(text.contains("ok   ") && text.components(separatedBy: "\n").contains { $0.hasPrefix("ok   ") && $0.contains(step) },
                     "step \(step) not passed")
         }

@@ -185,6 +185,37 @@ import Testing
         }
     }
 
+    @Test func aConfigDriveIsNoMediaDriveAndStaysWhenAnISOGoesIn() async throws {
+        let server = try Web.server()
+        let conn = try await server.connection()
+        _ = try conn.storagePool(name: "images").createVolume(xml: """
+            <volume><name>rescue.iso</name><capacity unit='MiB'>10</capacity><target><format type='raw'/></target></volume>
+            """)
+        let domain = try conn.defineDomain(xml: """
+            <domain type='test'><name>cfg-vm</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+            <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>
+            <disk type='file' device='cdrom'><source file='/var/lib/libvirt/images/cfg-vm_config.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>
+            </devices></domain>
+            """)
+        let base = "/machines/LOCAL1/\(domain.uuid.replacingOccurrences(of: "-", with: "").lowercased())/"
+        try await server.run { client in
+            let (cookies, csrf) = try await Web.logIn(client)
+            let page = try await Web.request(client, .get, base, cookies: cookies)
+            #expect(page.text.contains("In the drive: nothing"))
+            let inserted = try await Web.request(client, .post, base + "media/insert/", cookies: cookies,
+                                                 form: ["csrf": csrf, "image": "rescue.iso"])
+            #expect(inserted.status == .seeOther, "\(inserted.text)")
+            let xml = try domain.xml(inactive: true)
+            #expect(xml.contains("cfg-vm_config.iso") && xml.contains("rescue.iso"), "\(xml)")
+            #expect(try await Web.request(client, .get, base, cookies: cookies).text.contains("In the drive: <strong>rescue.iso</strong>"))
+            let ejected = try await Web.request(client, .post, base + "media/eject/", cookies: cookies,
+                                                form: ["csrf": csrf, "confirm": "yes"])
+            #expect(ejected.status == .seeOther)
+            let after = try domain.xml(inactive: true)
+            #expect(after.contains("cfg-vm_config.iso") && !after.contains("rescue.iso"), "\(after)")
+        }
+    }
+
     @Test func aStoppedMachineIsClonedAndTheExportNeedsTheSession() async throws {
         let server = try Web.server()
         try await server.run { client in

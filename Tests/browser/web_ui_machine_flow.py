@@ -89,13 +89,17 @@ class Flow:
                  and (label is None or label in f.text)]
         if not self.check(bool(forms), f"a form posting to …{form_action_suffix}"):
             raise RuntimeError(f"no form {form_action_suffix}")
+        page = driver.find_element(By.TAG_NAME, "html")
         forms[0].find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(driver, 600).until(EC.staleness_of(page))  # the answer's page, not this one
 
     def confirm(self, driver, question, page):
         WebDriverWait(driver, 60).until(EC.title_contains("Please confirm"))
         self.check(question in driver.find_element(By.TAG_NAME, "main").text, f"the confirmation asks {question!r}")
         self.fits(driver, "desktop", page, DESKTOP)
+        page = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.CSS_SELECTOR, "main form button.danger").click()
+        WebDriverWait(driver, 600).until(EC.staleness_of(page))
 
     def badge(self, driver):
         return driver.find_element(By.CSS_SELECTOR, "[data-state-url]").text.strip()
@@ -173,6 +177,20 @@ class Flow:
             sizes = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Size]")]
             self.check(sizes[-1:] == ["2.0 GiB"] and not driver.find_elements(By.CSS_SELECTOR, ".field-error"),
                        f"the disk grown to 2 GiB ({sizes})")
+
+        # An ISO into the CD-ROM and out again; the machine's config drive stays its own.
+        driver.get(base + machine)
+        for option in driver.find_elements(By.CSS_SELECTOR, "#media-image option"):
+            if option.text == "rescue.iso":
+                option.click()
+        self.submit(driver, machine + "media/insert/")
+        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        main = driver.find_element(By.TAG_NAME, "main").text
+        self.check("In the drive: rescue.iso" in main, "rescue.iso inserted")
+        self.submit(driver, machine + "media/eject/")
+        self.confirm(driver, "Eject the CD-ROM", "confirm-eject")
+        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        self.check("In the drive: nothing" in driver.find_element(By.TAG_NAME, "main").text, "rescue.iso ejected")
 
         self.phone(machine)
 

@@ -114,8 +114,7 @@ extension WebRoutes {
         await section("media") {
             let mounted = try await hypervisor.mediaDevice(guestID: guestID)
             let chosen = form.first("image") ?? mounted
-            let images = try await hypervisor.mediaImages().filter { !Self.isConfigDrive($0) }
-                .map { ["name": $0, "selected": $0 == chosen] as [String: Any] }
+            let images = try await hypervisor.mediaImages().map { ["name": $0, "selected": $0 == chosen] as [String: Any] }
             // Absent, not empty, when the drive is empty: Mustache shows a section for any string.
             var media: [String: Any] = ["images": images]
             if let mounted { media["mounted"] = mounted }
@@ -123,10 +122,6 @@ extension WebRoutes {
         }
         return context
     }
-
-    /// A machine's own config drive (vmango's `NAME_config.iso`): it holds that machine's user data
-    /// and keys, so it is never offered (or taken) as media for another.
-    static func isConfigDrive(_ image: String) -> Bool { image.hasSuffix("_config.iso") }
 
     /// Power: start and reboot at once; stop and delete after a confirmation step.
     func act(_ session: WebSession, _ fields: FormFields, provider: String, id: String, action: String) async throws -> Response {

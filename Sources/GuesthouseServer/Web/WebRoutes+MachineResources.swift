@@ -49,7 +49,6 @@ extension WebRoutes {
             guard let image = f.fields.first("image"), !image.isEmpty else {
                 throw GuesthouseError.invalid("choose an ISO image to insert")
             }
-            if Self.isConfigDrive(image) { throw GuesthouseError.invalid("a machine's config drive is not media for another") }
             _ = try await hv.setMediaDevice(guestID: machine.id, name: image)
             return nil
         }
