@@ -38,11 +38,11 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)
-    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions, audit: audit)
-        .register(router)
-    if let containers {
-        ContainerRoutes(service: OwnedContainerService(inner: containers), authenticator: authenticator).register(api)
-    }
+    // Containers, like machines, are looked up through the ownership layer by the API and the pages.
+    let ownedContainers = containers.map { OwnedContainerService(inner: $0) as any ContainerService }
+    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions,
+              containers: ownedContainers, audit: audit).register(router)
+    if let ownedContainers { ContainerRoutes(service: ownedContainers, authenticator: authenticator).register(api) }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
     if let metrics {

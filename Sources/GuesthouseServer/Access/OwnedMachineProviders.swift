@@ -6,7 +6,7 @@ import GuesthouseCore
 /// exist) and is absent from lists. Creates and other changes that grow a user's machines pass the
 /// user's quota (`QuotaGate`). Every route (vmango API, web pages, and any page built on them)
 /// gets its machines from here, so none needs its own check.
-struct OwnedMachineProviders: MachineProviders, MachineImageUploads {
+struct OwnedMachineProviders: MachineProviders, MachineImageUploads, MachineHypervisors {
     let inner: any MachineProviders
     let quotas: QuotaGate
 
@@ -68,6 +68,16 @@ struct OwnedMachineProviders: MachineProviders, MachineImageUploads {
         status.machines = mine.count
         status.runningMachines = mine.filter { $0.state == "running" }.count
         return status
+    }
+
+    /// The provider's hypervisor, for the machine page's snapshots, disks, media, clones and exports.
+    /// Callers find the machine through `machine(provider:id:)` first (the ownership check) and
+    /// grow it within the quota (`quotas.admitRequest`).
+    func hypervisor(provider: String) throws -> any MachineHypervisor {
+        guard let source = inner as? any MachineHypervisors else {
+            throw GuesthouseError.notImplemented("this server's providers have no snapshots, disks, media or exports")
+        }
+        return try source.hypervisor(provider: provider)
     }
 
     /// Image uploads change what every user sees: admins only.

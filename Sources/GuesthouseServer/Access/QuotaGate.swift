@@ -69,9 +69,23 @@ public final class QuotaGate: Sendable {
     public func admit<T: Sendable>(_ principal: Principal?, adding: QuotaUsage,
                                    _ change: () async throws -> T) async throws -> T {
         guard let principal, let quota = principal.quota else { return try await change() }
-        return try await lock.withLock(principal.user) {
-            let used = try await self.usage(of: principal.user)
-            if let refusal = Self.refusal(quota, used: used, adding: adding) {
+        return try await checked(principal.user, quota, { adding }, change)
+    }
+
+    /// `admit` for the principal of the request being handled, with the growth computed only when
+    /// that principal has a quota (under their lock). Outside a request, or for a user without a
+    /// quota, the change runs at once, uncounted.
+    public func admitRequest<T: Sendable>(_ adding: () async throws -> QuotaUsage,
+                                          _ change: () async throws -> T) async throws -> T {
+        guard let principal = RequestOrigin.current?.principal, let quota = principal.quota else { return try await change() }
+        return try await checked(principal.user, quota, adding, change)
+    }
+
+    private func checked<T: Sendable>(_ user: String, _ quota: UserQuota, _ adding: () async throws -> QuotaUsage,
+                                      _ change: () async throws -> T) async throws -> T {
+        try await lock.withLock(user) {
+            let used = try await self.usage(of: user)
+            if let refusal = Self.refusal(quota, used: used, adding: try await adding()) {
                 throw GuesthouseError(.forbidden, refusal)
             }
             return try await change()

@@ -6,10 +6,8 @@ extension SimplestackRoutes {
     /// cannot both take the last of a limit). A user without a quota changes at once, uncounted.
     func withinQuota<T: Sendable>(_ adding: () async throws -> QuotaUsage,
                                   _ change: () async throws -> T) async throws -> T {
-        guard let quotas, let principal = RequestOrigin.current?.principal, principal.quota != nil else {
-            return try await change()
-        }
-        return try await quotas.admit(principal, adding: try await adding(), change)
+        guard let quotas else { return try await change() }
+        return try await quotas.admitRequest(adding, change)
     }
 
     /// What a copy of a guest counts for: its cpus, memory and `hdd` (GiB, rounded up).
