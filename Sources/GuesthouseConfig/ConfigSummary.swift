@@ -19,8 +19,15 @@ public enum ConfigSummary {
                                                           : providers.joined(separator: ", ")))
         lines.append("families:   " + families.sorted().joined(separator: ", "))
         lines.append("simplestack hosts: " + config.simplestack.hosts.joined(separator: ", "))
+        let members = config.users.values.filter { $0.role == .member }.count
+        let quotas = config.users.values.filter { $0.quota != nil }.count
+        let detail = [members > 0 ? "\(members) member\(members == 1 ? "" : "s")" : nil,
+                      quotas > 0 ? "\(quotas) with a quota" : nil].compactMap { $0 }
         lines.append("users:      \(config.users.count)" + (config.users.isEmpty
-            ? " (every authenticated route answers 401: add [user.NAME] password = `guesthouse genpw PASSWORD`)" : ""))
+            ? " (every authenticated route answers 401: add [user.NAME] password = `guesthouse genpw PASSWORD`)"
+            : detail.isEmpty ? "" : " (\(detail.joined(separator: ", ")))"))
+        lines.append("api tokens: " + (server.tokenSecret == nil ? "off (no [server] token_secret)"
+            : "on (\(server.revokedTokens.count) revoked)"))
         lines.append("web UI:     " + (server.sessionSecret == nil ? "off (no [server] session_secret)" : "on"))
         if let wirt = config.wirt {
             lines.append("wirt:       on (group \(wirt.group), provider \(wirt.provider ?? "the only one"))")

@@ -30,6 +30,10 @@ import Testing
         #expect(config.users["alice"]?.quota == UserQuota(machines: 2, cpus: 4, memoryMiB: 2048, diskGiB: 40))
         #expect(config.server.tokenSecret == "0123456789abcdef0123456789abcdef")
         #expect(config.server.revokedTokens == ["a1", "b2"])
+        let summary = ConfigSummary.lines(config, file: "f.toml", families: [])
+        #expect(summary.contains("users:      2 (1 member, 1 with a quota)"))
+        #expect(summary.contains("api tokens: on (2 revoked)"))
+        #expect(!summary.joined().contains("0123456789abcdef"))
     }
 
     @Test(arguments: [

@@ -60,6 +60,7 @@ import Testing
             "families:   kvm, test",
             "simplestack hosts: localhost",
             "users:      2",
+            "api tokens: off (no [server] token_secret)",
             "web UI:     off (no [server] session_secret)",
             "wirt:       off",
             "containers: off",
