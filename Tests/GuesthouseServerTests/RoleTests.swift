@@ -49,6 +49,14 @@ import Testing
                 #expect(try await client.call(.get, "/api/audit", headers: Delegation.memberAuth).status == .forbidden)
                 #expect(try await client.call(.get, "/api/audit", headers: TestServer.vmangoAuth).status == .ok)
                 #expect(try await client.call(.get, "/metrics", headers: Delegation.memberAuth).status == .forbidden)
+                // Images are everyone's: uploading one is for admins.
+                var uploadHeaders = Delegation.memberAuth
+                uploadHeaders[.contentType] = "application/octet-stream"
+                let upload = try await client.execute(uri: "/api/images/?provider=LOCAL1&name=Evil-1_amd64_raw.img", method: .post,
+                                                      headers: uploadHeaders, body: ByteBuffer(repeating: 0, count: 4096)) { $0.status }
+                #expect(upload == .forbidden)
+                let images = try await client.call(.get, "/api/images/", headers: TestServer.vmangoAuth)
+                #expect(!images.text.contains("Evil-1"))
 
                 let lines = try await AuditLogTests.lines(path, atLeast: 6)
                 let refused = try #require(AuditLogTests.find(lines, "simplestack", "GET /{hypervisor}/{host}/guests", status: 403))
