@@ -72,6 +72,17 @@ import Testing
                                                          form: ["csrf": csrf, "size": "1", "pool": "default"])
                 #expect(small.status == .seeOther, "\(small.text)")
                 #expect(try await Self.diskCount(server, "build-box") == disks + 1)
+                // Growing that disk past the quota is refused too.
+                let page = try await WebUITests.request(client, .get, own, cookies: cookies)
+                let device = try #require(page.text.range(of: "<td data-label=\"Device\">").map {
+                    String(page.text[$0.upperBound...].prefix { $0 != "<" })
+                })
+                let grow = try await WebUITests.request(client, .post, own + "disks/resize/", cookies: cookies,
+                                                        form: ["csrf": csrf, "disk": device, "size": "2"])
+                #expect(grow.status == .forbidden)
+                #expect(grow.text.contains("quota exceeded: disk 1 of 1 GiB (1 GiB more asked)"))
+                let after = try await WebUITests.request(client, .get, own, cookies: cookies)
+                #expect(after.text.contains("<td data-label=\"Size\">1.0 GiB</td>"))
                 let lines = try await AuditLogTests.lines(path, atLeast: 2)
                 let refused = try #require(AuditLogTests.find(lines, "web", "POST /machines/:provider/:id/disks/", status: 403))
                 #expect(refused["result"] as? String == "Forbidden: quota exceeded: disk 0 of 1 GiB (2 GiB more asked)")

@@ -23,6 +23,11 @@ public struct QuotaUsage: Sendable, Equatable {
         diskGiB = Int(((machine.rootDisk?.size ?? 0) + (1 << 30) - 1) >> 30)
     }
 
+    /// What growing a disk of `bytes` to `gib` GiB adds (nothing for a shrink or no size).
+    public static func diskGrowth(from bytes: UInt64?, to gib: Int?) -> QuotaUsage {
+        QuotaUsage(diskGiB: max(0, (gib ?? 0) - Int((bytes ?? 0) >> 30)))
+    }
+
     /// What a new machine of `plan` counts for.
     public init(plan: MachinePlan) {
         self.init(machines: 1, cpus: plan.cpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskSizeGiB)

@@ -42,8 +42,7 @@ extension SimplestackRoutes {
             try await checkDiskIfMatch(request, context, hv)
             let (guest, diskID, size) = (try guestID(context), try parameter("disk_id", context), try o.int("size"))
             let disk = try await withinQuota({
-                let old = try await hv.disk(guestID: guest, diskID: diskID).capacityBytes ?? 0
-                return QuotaUsage(diskGiB: max(0, (size ?? 0) - Int(old >> 30)))
+                QuotaUsage.diskGrowth(from: try await hv.disk(guestID: guest, diskID: diskID).capacityBytes, to: size)
             }) {
                 try await hv.updateDisk(guestID: guest, diskID: diskID, sizeGiB: size, name: try o.string("name"))
             }

@@ -45,8 +45,7 @@ extension WebRoutes {
             let size = try Self.gibibytes(f.fields.first("size"), field: "resizeSize")
             let disk = f.fields.first("disk") ?? ""
             _ = try await withinQuota({
-                let old = try await hv.disk(guestID: machine.id, diskID: disk).capacityBytes ?? 0
-                return QuotaUsage(diskGiB: max(0, size - Int(old >> 30)))
+                QuotaUsage.diskGrowth(from: try await hv.disk(guestID: machine.id, diskID: disk).capacityBytes, to: size)
             }) {
                 try await hv.updateDisk(guestID: machine.id, diskID: disk, sizeGiB: size, name: nil)
             }
