@@ -3,6 +3,7 @@ import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
@@ -38,6 +39,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
+    consoleRoutes(config: config, machines: machines, containers: containers).register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
@@ -82,12 +84,25 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
+    // Console websockets: upgrades are decided on a router of their own (refusals fall through to `router`).
+    let consoles = consoleRoutes(config: config, machines: machines, containers: containers).webSocketRouter()
     return Application(
         router: router,
-        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+        server: try tls.map { try .tls(.http1WebSocketUpgrade(webSocketRouter: consoles), tlsConfiguration: $0) }
+            ?? .http1WebSocketUpgrade(webSocketRouter: consoles),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)
+}
+
+/// The consoles' routes for these providers and containers (the same on the plain and the websocket router).
+func consoleRoutes(config: Config, machines: (any MachineProviders)?,
+                   containers: (any ContainerService)?) -> ConsoleRoutes {
+    let providers = machines ?? NoMachineProviders()
+    let gate = ConsoleGate(providers: providers, containers: containers,
+                           codec: config.server.sessionSecret.map(SessionCodec.init), usesTLS: config.server.usesTLS)
+    return ConsoleRoutes(gate: gate, consoles: machines as? any MachineConsoles,
+                         containerConsoles: containers as? any ContainerConsoles, vendor: VendorFiles())
 }
 
 /// `[server] metrics_listen`: `/metrics` alone, without credentials, on its own address (for a

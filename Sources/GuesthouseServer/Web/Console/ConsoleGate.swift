@@ -1,0 +1,96 @@
+import GuesthouseCore
+import Hummingbird
+
+/// Whose console a request names: a machine's (serial or VNC) or a container's (serial).
+enum ConsoleTarget: Sendable, Equatable {
+    case machine(kind: ConsoleKind, provider: String, id: String)
+    case container(id: Int)
+
+    var kind: ConsoleKind {
+        switch self {
+        case .machine(let kind, _, _): kind
+        case .container: .serial
+        }
+    }
+
+    /// The page the console is shown on.
+    var pagePath: String {
+        switch self {
+        case .machine(let kind, let provider, let id): "/machines/\(provider)/\(id)/console/\(kind.rawValue)/"
+        case .container(let id): "/containers/\(id)/console/serial/"
+        }
+    }
+
+    /// The page of what the console belongs to.
+    var ownerPath: String {
+        switch self {
+        case .machine(_, let provider, let id): "/machines/\(provider)/\(id)/"
+        case .container: "/containers/"
+        }
+    }
+
+    /// The target a route's parameters name (`:provider/:id/console/:kind`, or `:id` for a container).
+    static func from(_ parameters: Parameters, container: Bool) throws -> ConsoleTarget {
+        if container {
+            guard let id = Int(try parameters.require("id")), id >= 0 else {
+                throw GuesthouseError.notFound("no such container")
+            }
+            return .container(id: id)
+        }
+        guard let kind = ConsoleKind(rawValue: try parameters.require("kind")) else {
+            throw GuesthouseError.notFound("no such console")
+        }
+        return .machine(kind: kind, provider: try parameters.require("provider"), id: try parameters.require("id"))
+    }
+}
+
+/// Decides whether a request may open a console: a valid web session (the cookie), a browser on
+/// this server's own origin (`Origin` must name the `Host` it asked), and a machine the session's
+/// user may act on, found through the same lookup the machine's page uses.
+struct ConsoleGate: Sendable {
+    let providers: any MachineProviders
+    let containers: (any ContainerService)?
+    let codec: SessionCodec?
+    let usesTLS: Bool
+
+    /// Why a console is refused, as the HTTP status and a short text (no secret in it).
+    struct Refusal: Error, Sendable {
+        var status: HTTPResponse.Status
+        var message: String
+    }
+
+    /// The user when the request may open `target`'s console; a `Refusal` otherwise.
+    func authorize(_ request: Request, _ target: ConsoleTarget) async -> Result<WebSession, Refusal> {
+        guard let codec else { return .failure(Refusal(status: .notFound, message: "the web UI is off")) }
+        guard let cookie = request.cookies[WebSession.cookieName], let session = codec.decode(cookie.value) else {
+            return .failure(Refusal(status: .unauthorized, message: "log in first"))
+        }
+        guard Self.isSameOrigin(request, usesTLS: usesTLS) else {
+            return .failure(Refusal(status: .forbidden, message: "a console opens only from this server's own pages"))
+        }
+        do {
+            switch target {
+            case .machine(_, let provider, let id):
+                _ = try await providers.machine(provider: provider, id: id)
+            case .container(let id):
+                guard let containers else { throw GuesthouseError.notFound("containers are not configured") }
+                _ = try await containers.container(id: id)
+            }
+        } catch let error as GuesthouseError {
+            return .failure(Refusal(status: .init(code: error.httpStatus), message: error.message))
+        } catch {
+            return .failure(Refusal(status: .badGateway, message: "unavailable"))
+        }
+        return .success(session)
+    }
+
+    /// Whether the request's `Origin` is this server as the browser reached it: the same
+    /// host and port as `Host`, over https when the server speaks TLS. A missing `Origin` (no
+    /// browser sends a websocket without one) is refused.
+    static func isSameOrigin(_ request: Request, usesTLS: Bool) -> Bool {
+        guard let origin = request.headers[.origin]?.lowercased(), let host = request.head.authority?.lowercased(),
+              !host.isEmpty else { return false }
+        let allowed = usesTLS ? ["https://" + host] : ["http://" + host, "https://" + host]
+        return allowed.contains(origin)
+    }
+}

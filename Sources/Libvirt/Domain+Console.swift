@@ -1,0 +1,29 @@
+internal import CLibvirt
+
+extension Domain {
+    /// Opens the domain's first serial console (`<console>`/`<serial type='pty'>`) as a pipe read on
+    /// libvirt's event loop. Another session on the same console is taken over (`FORCE`).
+    /// - Parameter connection: the connection the domain came from (the stream is made on it).
+    /// - Throws: `LibvirtError` when the domain is not running, has no console, or the driver has none.
+    public func openSerialConsole(on connection: Connection) throws -> ConsolePipe {
+        guard let stream = virStreamNew(connection.pointer, UInt32(VIR_STREAM_NONBLOCK.rawValue)) else {
+            throw LibvirtError.last("virStreamNew")
+        }
+        if virDomainOpenConsole(pointer, nil, stream, UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue)) < 0 {
+            let error = LibvirtError.last("virDomainOpenConsole")
+            virStreamFree(stream)
+            throw error
+        }
+        return try ConsolePipe.stream(stream)
+    }
+
+    /// Connects to the domain's first graphics server (VNC) through libvirt
+    /// (`virDomainOpenGraphicsFD`, skipping the server's own authentication: the caller has
+    /// authorised the user) and returns the socket as a pipe read on libvirt's event loop.
+    /// - Throws: `LibvirtError` when the domain is not running, has no graphics, or the driver cannot.
+    public func openGraphicsSocket() throws -> ConsolePipe {
+        let fd = virDomainOpenGraphicsFD(pointer, 0, UInt32(VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH.rawValue))
+        if fd < 0 { throw LibvirtError.last("virDomainOpenGraphicsFD") }
+        return try ConsolePipe.socket(fd)
+    }
+}
