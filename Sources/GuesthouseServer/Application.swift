@@ -3,6 +3,7 @@ import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 
@@ -85,11 +86,10 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
     // Console websockets: upgrades are decided on a router of their own (refusals fall through to `router`).
-    let consoles = consoleRoutes(config: config, machines: machines, containers: containers).webSocketRouter()
+    let http = HTTPServerBuilder.http1Consoles(consoleRoutes(config: config, machines: machines, containers: containers))
     return Application(
         router: router,
-        server: try tls.map { try .tls(.http1WebSocketUpgrade(webSocketRouter: consoles), tlsConfiguration: $0) }
-            ?? .http1WebSocketUpgrade(webSocketRouter: consoles),
+        server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)

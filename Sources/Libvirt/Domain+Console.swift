@@ -2,14 +2,16 @@ internal import CLibvirt
 
 extension Domain {
     /// Opens the domain's first serial console (`<console>`/`<serial type='pty'>`) as a pipe read on
-    /// libvirt's event loop. Another session on the same console is taken over (`FORCE`).
-    /// - Parameter connection: the connection the domain came from (the stream is made on it).
+    /// libvirt's event loop.
+    /// - Parameters:
+    ///   - connection: the connection the domain came from (the stream is made on it).
+    ///   - force: take over another session on the same console; without it, an open one is an error.
     /// - Throws: `LibvirtError` when the domain is not running, has no console, or the driver has none.
-    public func openSerialConsole(on connection: Connection) throws -> ConsolePipe {
+    public func openSerialConsole(on connection: Connection, force: Bool = true) throws -> ConsolePipe {
         guard let stream = virStreamNew(connection.pointer, UInt32(VIR_STREAM_NONBLOCK.rawValue)) else {
             throw LibvirtError.last("virStreamNew")
         }
-        if virDomainOpenConsole(pointer, nil, stream, UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue)) < 0 {
+        if virDomainOpenConsole(pointer, nil, stream, force ? UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue) : 0) < 0 {
             let error = LibvirtError.last("virDomainOpenConsole")
             virStreamFree(stream)
             throw error

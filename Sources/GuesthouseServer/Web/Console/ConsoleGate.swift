@@ -1,3 +1,4 @@
+import Foundation
 import GuesthouseCore
 import Hummingbird
 
@@ -26,6 +27,24 @@ enum ConsoleTarget: Sendable, Equatable {
         switch self {
         case .machine(_, let provider, let id): "/machines/\(provider)/\(id)/"
         case .container: "/containers/"
+        }
+    }
+
+    /// The target a websocket path names (`/machines/P/ID/console/KIND/ws`, `/containers/N/console/serial/ws`),
+    /// or nil for any other path.
+    init?(socketPath uri: String) {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        if parts.count == 7, parts[0].isEmpty, parts[1] == "machines", parts[4] == "console", parts[6] == "ws",
+           let kind = ConsoleKind(rawValue: parts[5]) {
+            self = .machine(kind: kind, provider: parts[2], id: parts[3])
+        } else if parts.count == 6, parts[0].isEmpty, parts[1] == "containers", parts[3] == "console",
+                  parts[4] == "serial", parts[5] == "ws", let id = Int(parts[2]), id >= 0 {
+            self = .container(id: id)
+        } else {
+            return nil
         }
     }
 
@@ -61,11 +80,18 @@ struct ConsoleGate: Sendable {
 
     /// The user when the request may open `target`'s console; a `Refusal` otherwise.
     func authorize(_ request: Request, _ target: ConsoleTarget) async -> Result<WebSession, Refusal> {
+        await authorize(cookie: request.headers[.cookie], origin: request.headers[.origin],
+                        authority: request.head.authority, target)
+    }
+
+    /// `authorize` from the raw header values (the upgrade screen sees no `Request`).
+    func authorize(cookie: String?, origin: String?, authority: String?, _ target: ConsoleTarget) async
+        -> Result<WebSession, Refusal> {
         guard let codec else { return .failure(Refusal(status: .notFound, message: "the web UI is off")) }
-        guard let cookie = request.cookies[WebSession.cookieName], let session = codec.decode(cookie.value) else {
+        guard let value = Self.cookie(WebSession.cookieName, in: cookie), let session = codec.decode(value) else {
             return .failure(Refusal(status: .unauthorized, message: "log in first"))
         }
-        guard Self.isSameOrigin(request, usesTLS: usesTLS) else {
+        guard Self.isSameOrigin(origin: origin, authority: authority, usesTLS: usesTLS) else {
             return .failure(Refusal(status: .forbidden, message: "a console opens only from this server's own pages"))
         }
         do {
@@ -84,12 +110,26 @@ struct ConsoleGate: Sendable {
         return .success(session)
     }
 
+    /// The value of cookie `name` in a `Cookie` header (`a=1; b=2`).
+    static func cookie(_ name: String, in header: String?) -> String? {
+        for pair in (header ?? "").split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                return parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
     /// Whether the request's `Origin` is this server as the browser reached it: the same
     /// host and port as `Host`, over https when the server speaks TLS. A missing `Origin` (no
     /// browser sends a websocket without one) is refused.
     static func isSameOrigin(_ request: Request, usesTLS: Bool) -> Bool {
-        guard let origin = request.headers[.origin]?.lowercased(), let host = request.head.authority?.lowercased(),
-              !host.isEmpty else { return false }
+        isSameOrigin(origin: request.headers[.origin], authority: request.head.authority, usesTLS: usesTLS)
+    }
+
+    static func isSameOrigin(origin: String?, authority: String?, usesTLS: Bool) -> Bool {
+        guard let origin = origin?.lowercased(), let host = authority?.lowercased(), !host.isEmpty else { return false }
         let allowed = usesTLS ? ["https://" + host] : ["http://" + host, "https://" + host]
         return allowed.contains(origin)
     }
