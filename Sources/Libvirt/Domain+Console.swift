@@ -5,13 +5,25 @@ extension Domain {
     /// libvirt's event loop.
     /// - Parameters:
     ///   - connection: the connection the domain came from (the stream is made on it).
-    ///   - force: take over another session on the same console; without it, an open one is an error.
+    ///   - force: take over another session on the same console (where the driver can: not LXC);
+    ///     without it, an open one is an error.
     /// - Throws: `LibvirtError` when the domain is not running, has no console, or the driver has none.
     public func openSerialConsole(on connection: Connection, force: Bool = true) throws -> ConsolePipe {
         guard let stream = virStreamNew(connection.pointer, UInt32(VIR_STREAM_NONBLOCK.rawValue)) else {
             throw LibvirtError.last("virStreamNew")
         }
-        if virDomainOpenConsole(pointer, nil, stream, force ? UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue) : 0) < 0 {
+        var result = virDomainOpenConsole(pointer, nil, stream, force ? UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue) : 0)
+        if result < 0, force {
+            // Drivers without the flag (LXC) take the plain call.
+            let error = LibvirtError.last("virDomainOpenConsole")
+            if error.kind == .invalidArgument || error.kind == .unsupported {
+                result = virDomainOpenConsole(pointer, nil, stream, 0)
+            } else {
+                virStreamFree(stream)
+                throw error
+            }
+        }
+        if result < 0 {
             let error = LibvirtError.last("virDomainOpenConsole")
             virStreamFree(stream)
             throw error
