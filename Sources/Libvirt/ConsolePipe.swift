@@ -52,7 +52,7 @@ public final class ConsolePipe: @unchecked Sendable {
             pipe.close()
             throw error
         }
-        pipe.watch = 1
+        pipe.lock.withLock { pipe.watch = 1 }
         return pipe
     }
 
@@ -76,7 +76,7 @@ public final class ConsolePipe: @unchecked Sendable {
             pipe.close()
             throw error
         }
-        pipe.watch = watch
+        pipe.lock.withLock { pipe.watch = watch }
         return pipe
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOWebSocket
 import Testing
 @testable import GuesthouseServer
 
@@ -53,6 +54,29 @@ import Testing
             // No containers configured on this server.
             let container = try Self.upgrade(client, "/containers/7/console/serial/ws", session: session, origin: own)
             #expect(container == 404)
+        }
+    }
+
+    @Test func aMachineWithoutSuchAConsoleUpgradesAndClosesSayingWhy() async throws {
+        // libvirt's test driver has no consoles: the gate lets the user in, libvirt says no.
+        try await WebUITests.server().runWithConsoles { client in
+            let (cookies, _) = try await WebUITests.logIn(client)
+            let session = try #require(cookies["guesthouse_session"])
+            for kind in ["serial", "vnc"] {
+                let socket = try await ConsoleQemuTests.open(try #require(client.port), "/machines/LOCAL1/web-1/console/\(kind)/ws",
+                                                             session: session)
+                let close: (code: UInt16, reason: String)? = try await socket.executeThenClose { inbound, _ in
+                    for try await frame in inbound where frame.opcode == .connectionClose {
+                        var data = frame.unmaskedData
+                        let code = data.readInteger(as: UInt16.self) ?? 0
+                        return (code, data.readString(length: data.readableBytes) ?? "")
+                    }
+                    return nil
+                }
+                #expect(close?.code == 1011, "\(kind): \(String(describing: close))")
+                #expect(close?.reason.isEmpty == false)
+                #expect(close?.reason.contains(session) == false)
+            }
         }
     }
 
