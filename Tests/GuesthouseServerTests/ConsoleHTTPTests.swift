@@ -103,6 +103,8 @@ import Testing
             }
             let missing = try await WebUITests.request(client, .get, "/machines/LOCAL1/nope/console/vnc/", cookies: cookies)
             #expect(missing.status == .notFound)
+            let container = try await WebUITests.request(client, .get, "/containers/7/console/serial/", cookies: cookies)
+            #expect(container.status == .notFound)  // no containers on this server
             // The hostile name of a machine is escaped on the page.
             let hostile = try await WebUITests.request(client, .get, "/machines/LOCAL1/%3Cscript%3E/console/vnc/", cookies: cookies)
             #expect(!hostile.text.contains("<script>"))

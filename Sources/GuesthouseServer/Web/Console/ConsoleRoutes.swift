@@ -95,7 +95,7 @@ struct ConsoleRoutes: Sendable {
             return Response(status: .seeOther, headers: [.location: "/login/?next=\(next)"])
         }
         RequestOrigin.current?.note(user: session.user)
-        var title: String
+        let title: String
         switch target {
         case .machine(let kind, let provider, let id):
             let machine: Machine
@@ -106,6 +106,12 @@ struct ConsoleRoutes: Sendable {
             }
             title = "\(kind == .vnc ? "Screen" : "Serial console") of \(machine.name)"
         case .container(let id):
+            do {
+                guard let containers = gate.containers else { throw GuesthouseError.notFound("containers are not configured") }
+                _ = try await containers.container(id: id)
+            } catch let error as GuesthouseError {
+                return Self.plain(.init(code: error.httpStatus), error.message)
+            }
             title = "Console of container \(id)"
         }
         let socket = target.pagePath + "ws"
