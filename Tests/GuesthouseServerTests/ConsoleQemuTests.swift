@@ -130,4 +130,24 @@ import Testing
             #expect(gone, "qemu still lists a VNC client after the websocket closed")
         }
     }
+
+    @Test(.timeLimit(.minutes(5))) func aServerShuttingDownClosesItsOpenConsoles() async throws {
+        let reader = Locked<Task<UInt16?, any Error>?>(nil)
+        try await Self.withMachine { port, session, name in
+            let socket = try await Self.open(port, "/machines/QEMU1/\(name)/console/vnc/ws", session: session, protocols: "binary")
+            // The tab stays open while the server stops (the test server shuts down gracefully after this body):
+            // hummingbird-websocket closes the socket, and the bridge then closes the console.
+            reader.withLock { $0 = Task {
+                try await socket.executeThenClose { inbound, _ in
+                    for try await frame in inbound where frame.opcode == .connectionClose {
+                        var data = frame.unmaskedData
+                        return data.readInteger(as: UInt16.self)
+                    }
+                    return nil
+                }
+            } }
+        }
+        let code = try await reader.withLock { $0 }?.value
+        #expect(code == 1000, "the socket ended without the server's close frame (\(String(describing: code)))")
+    }
 }
