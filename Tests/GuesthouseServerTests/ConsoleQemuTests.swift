@@ -19,7 +19,10 @@ import Testing
         let image = try VmangoQemuTests.imagePath()
         let prefix = "ghcon-" + UUID().uuidString.prefix(8).lowercased()
         let scratch = try ScratchProvider.make(prefix: prefix)
-        defer { scratch.tearDown() }
+        defer {
+            scratch.tearDown()
+            try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(prefix)-vm.log")  // qemu's log of the machine
+        }
         try scratch.addImage(name: VmangoQemuTests.image, copying: image)
         var server = try TestServer.vmango { $0.server.sessionSecret = "console-secret-\(UUID().uuidString)" }
         server.config.hypervisors = ["QEMU1": scratch.hypervisorConfig(name: "QEMU1")]
