@@ -20,7 +20,7 @@ public final class ConsolePipe: @unchecked Sendable {
     private let source: Source
     private let lock = NSLock()
     private var closed = false
-    /// The event loop registration: the handle's watch (socket) or 1 (stream); nil once removed.
+    /// The event loop registration: the handle's watch (socket) or 0 (stream); nil before it and once removed.
     private var watch: Int32?
     private let continuation: AsyncStream<[UInt8]>.Continuation
 
@@ -35,49 +35,36 @@ public final class ConsolePipe: @unchecked Sendable {
 
     /// Wraps a non-blocking stream that a console was opened on, and starts reading it.
     static func stream(_ stream: OpaquePointer) throws -> ConsolePipe {
-        let pipe = ConsolePipe(source: .stream(stream))
         let events = Int32(VIR_STREAM_EVENT_READABLE.rawValue | VIR_STREAM_EVENT_ERROR.rawValue
             | VIR_STREAM_EVENT_HANGUP.rawValue)
-        let opaque = Unmanaged.passRetained(Reader(pipe)).toOpaque()
-        let added = virStreamEventAddCallback(stream, events, { _, _, opaque in
-            guard let opaque else { return }
-            Unmanaged<Reader>.fromOpaque(opaque).takeUnretainedValue().pipe?.readAvailable()
-        }, opaque, { opaque in
-            guard let opaque else { return }
-            Unmanaged<Reader>.fromOpaque(opaque).release()
-        })
-        if added < 0 {
-            let error = LibvirtError.last("virStreamEventAddCallback")
-            Unmanaged<Reader>.fromOpaque(opaque).release()
-            pipe.close()
-            throw error
+        return try ConsolePipe(source: .stream(stream)).watching("virStreamEventAddCallback") { opaque in
+            virStreamEventAddCallback(stream, events, { _, _, opaque in Reader.wake(opaque) }, opaque, Reader.release)
         }
-        pipe.lock.withLock { pipe.watch = 1 }
-        return pipe
     }
 
     /// Wraps a connected socket (made non-blocking here), and starts reading it.
     static func socket(_ fd: Int32) throws -> ConsolePipe {
-        let pipe = ConsolePipe(source: .socket(fd))
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let events = Int32(VIR_EVENT_HANDLE_READABLE.rawValue | VIR_EVENT_HANDLE_ERROR.rawValue
             | VIR_EVENT_HANDLE_HANGUP.rawValue)
-        let opaque = Unmanaged.passRetained(Reader(pipe)).toOpaque()
-        let watch = virEventAddHandle(fd, events, { _, _, _, opaque in
-            guard let opaque else { return }
-            Unmanaged<Reader>.fromOpaque(opaque).takeUnretainedValue().pipe?.readAvailable()
-        }, opaque, { opaque in
-            guard let opaque else { return }
-            Unmanaged<Reader>.fromOpaque(opaque).release()
-        })
+        return try ConsolePipe(source: .socket(fd)).watching("virEventAddHandle") { opaque in
+            virEventAddHandle(fd, events, { _, _, _, opaque in Reader.wake(opaque) }, opaque, Reader.release)
+        }
+    }
+
+    /// Registers the pipe with libvirt's event loop through `register` (which returns a watch, or
+    /// -1); on failure, closes the pipe (and what it wraps) and throws libvirt's error.
+    private func watching(_ call: String, _ register: (UnsafeMutableRawPointer) -> Int32) throws -> ConsolePipe {
+        let opaque = Unmanaged.passRetained(Reader(self)).toOpaque()
+        let watch = register(opaque)
         if watch < 0 {
-            let error = LibvirtError.last("virEventAddHandle")
+            let error = LibvirtError.last(call)
             Unmanaged<Reader>.fromOpaque(opaque).release()
-            pipe.close()
+            close()
             throw error
         }
-        pipe.lock.withLock { pipe.watch = watch }
-        return pipe
+        lock.withLock { self.watch = watch }
+        return self
     }
 
     /// Whether `close` ran or the guest side ended.
@@ -172,6 +159,18 @@ public final class ConsolePipe: @unchecked Sendable {
     private final class Reader: @unchecked Sendable {
         weak var pipe: ConsolePipe?
         init(_ pipe: ConsolePipe) { self.pipe = pipe }
+
+        /// The registration's callback: the pipe has something to read.
+        static func wake(_ opaque: UnsafeMutableRawPointer?) {
+            guard let opaque else { return }
+            Unmanaged<Reader>.fromOpaque(opaque).takeUnretainedValue().pipe?.readAvailable()
+        }
+
+        /// The registration's free callback, when libvirt drops it.
+        static let release: @convention(c) (UnsafeMutableRawPointer?) -> Void = { opaque in
+            guard let opaque else { return }
+            Unmanaged<Reader>.fromOpaque(opaque).release()
+        }
     }
 }
 
