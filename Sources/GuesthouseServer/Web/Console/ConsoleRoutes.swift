@@ -129,7 +129,8 @@ struct ConsoleRoutes: Sendable {
     static let contentSecurityPolicy = WebRoutes.contentSecurityPolicy + "; img-src 'self' data: blob:"
 
     static func plain(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store",
+                                           .init("X-Content-Type-Options")!: "nosniff"],
                  body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
