@@ -4,6 +4,8 @@ import Libvirt
 
 /// The CD-ROM drive: an ISO volume from any storage pool goes in, `nil` ejects it. A stopped guest
 /// without a drive gets one (libvirt's attach); media change through libvirt's device update.
+/// A config drive (vmango's `NAME_config.iso`, the guest's cloud-init data) is not that drive: media
+/// go into another one, so the config drive stays and is still deleted with its machine.
 extension LibvirtHypervisor: GuestMedia {
     public func mediaDevice(guestID: String) async throws -> String? {
         try await withConnection("media device info") { conn in
@@ -14,6 +16,9 @@ extension LibvirtHypervisor: GuestMedia {
 
     public func setMediaDevice(guestID: String, name: String?) async throws -> String? {
         if let name, name.isEmpty || name.contains("\0") { throw GuesthouseError.invalid("\"name\" must be an image name or null") }
+        if let name, Self.isConfigDrive((name as NSString).lastPathComponent) {
+            throw GuesthouseError.invalid("'\(name)' is a machine's config drive, not media")
+        }
         return try await withConnection(name == nil ? "media eject" : "media mount") { conn in
             let domain = try Self.lookup(conn, id: guestID)
             let path = try name.map { try Self.imagePath(conn, name: $0) }
@@ -41,7 +46,7 @@ extension LibvirtHypervisor: GuestMedia {
                 }
                 try Self.changeDevices(locks, conn, domain, atomic: atomic) { devices in
                     var devices = devices
-                    if let index = devices.firstIndex(where: Self.isCDROM) {
+                    if let index = devices.firstIndex(where: Self.isMediaDrive) {
                         devices[index] = devices[index].setting("type", "file").replacingChild("source", with: source)
                     } else {
                         devices.append(newDrive)
@@ -50,6 +55,19 @@ extension LibvirtHypervisor: GuestMedia {
                 }
             }
             return Self.mediaName(conn, Self.cdrom(in: try XMLTree.parse(Self.lookup(conn, id: domain.uuid).xml())))
+        }
+    }
+
+    public func mediaImages() async throws -> [String] {
+        try await withConnection("media image list", readOnly: true) { conn in
+            var names = Set<String>()
+            for pool in try conn.allStoragePools() where (try? pool.info().running) == true {
+                for volume in (try? pool.volumes()) ?? []
+                where volume.name.lowercased().hasSuffix(".iso") && !Self.isConfigDrive(volume.name) {
+                    names.insert(volume.name)
+                }
+            }
+            return names.sorted()
         }
     }
 
@@ -71,7 +89,18 @@ extension LibvirtHypervisor: GuestMedia {
 
     static func isCDROM(_ element: XMLTree) -> Bool { element.name == "disk" && element["device"] == "cdrom" }
 
-    static func cdrom(in tree: XMLTree) -> XMLTree? { tree.child("devices")?.children.first(where: isCDROM) }
+    /// A CD-ROM drive that is not a config drive.
+    static func isMediaDrive(_ element: XMLTree) -> Bool {
+        guard isCDROM(element) else { return false }
+        let source = element.child("source")
+        let name = source?["volume"] ?? (source?["file"]).map { ($0 as NSString).lastPathComponent } ?? ""
+        return !isConfigDrive(name)
+    }
+
+    /// vmango's name for a machine's config drive (its user data and keys: never media for another).
+    static func isConfigDrive(_ volumeName: String) -> Bool { volumeName.hasSuffix("_config.iso") }
+
+    static func cdrom(in tree: XMLTree) -> XMLTree? { tree.child("devices")?.children.first(where: isMediaDrive) }
 
     /// A read-only CD-ROM drive on a bus the machine has: SATA on q35, IDE otherwise.
     static func newCDROM(_ tree: XMLTree) -> XMLTree {

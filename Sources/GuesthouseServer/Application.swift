@@ -39,8 +39,10 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)
-    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions).register(router)
-    consoleRoutes(config: config, machines: machines, containers: containers).register(router)
+    WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions,
+              containers: containers).register(router)
+    consoleRoutes(config: config, authenticator: authenticator, machines: machines, containers: containers)
+        .register(router)
     if let containers { ContainerRoutes(service: containers, authenticator: authenticator).register(api) }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
@@ -86,7 +88,8 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
     // Console websockets: upgrades are decided on a router of their own (refusals fall through to `router`).
-    let http = HTTPServerBuilder.http1Consoles(consoleRoutes(config: config, machines: machines, containers: containers))
+    let http = HTTPServerBuilder.http1Consoles(consoleRoutes(config: config, authenticator: authenticator, machines: machines,
+                                                             containers: containers))
     return Application(
         router: router,
         server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
@@ -96,11 +99,15 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
 }
 
 /// The consoles' routes for these providers and containers (the same on the plain and the websocket router).
-func consoleRoutes(config: Config, machines: (any MachineProviders)?,
+func consoleRoutes(config: Config, authenticator: Authenticator, machines: (any MachineProviders)?,
                    containers: (any ContainerService)?) -> ConsoleRoutes {
-    let providers = machines ?? NoMachineProviders()
-    let gate = ConsoleGate(providers: providers, containers: containers,
-                           codec: config.server.sessionSecret.map(SessionCodec.init), usesTLS: config.server.usesTLS)
+    let codec = config.server.sessionSecret.map(SessionCodec.init)
+    let pages = WebRoutes(providers: machines ?? NoMachineProviders(), config: config, authenticator: authenticator,
+                          codec: codec, containers: containers)
+    let gate = ConsoleGate(lookUpMachine: { session, provider, id in
+                               try await pages.lookUpMachine(session, provider: provider, id: id)
+                           },
+                           containers: containers, codec: codec, usesTLS: config.server.usesTLS)
     return ConsoleRoutes(gate: gate, consoles: machines as? any MachineConsoles,
                          containerConsoles: containers as? any ContainerConsoles, vendor: VendorFiles())
 }

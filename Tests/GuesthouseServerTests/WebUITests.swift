@@ -140,7 +140,10 @@ import Testing
             #expect(!detail.text.contains("<script>"))
             #expect(detail.text.contains(TestServer.sshKeyTest))
 
-            let stopped = try await Self.request(client, .post, location + "stop/", cookies: cookies, form: ["csrf": csrf])
+            let asked = try await Self.request(client, .post, location + "stop/", cookies: cookies, form: ["csrf": csrf])
+            #expect(asked.status == .ok && asked.text.contains("Please confirm"))
+            let stopped = try await Self.request(client, .post, location + "stop/", cookies: cookies,
+                                                 form: ["csrf": csrf, "confirm": "yes"])
             #expect(stopped.status == .seeOther)
             let after = try await Self.request(client, .get, location, cookies: cookies)
             #expect(after.text.contains("class=\"state-stopped\">stopped"))
@@ -150,7 +153,8 @@ import Testing
             #expect(badForm.status == .badRequest)
             #expect(badForm.text.contains("plan &quot;nope&quot; not found"))
 
-            let deleted = try await Self.request(client, .post, location + "delete/", cookies: cookies, form: ["csrf": csrf])
+            let deleted = try await Self.request(client, .post, location + "delete/", cookies: cookies,
+                                                 form: ["csrf": csrf, "confirm": "yes"])
             #expect(deleted.status == .seeOther)
             #expect((try? await server.connection().domain(name: "webvm")) == nil)
 
@@ -188,15 +192,24 @@ import Testing
     // MARK: - Every page and form
 
     /// The pages a logged-in user can open (the machine's id from the demo's web-1).
-    static let pages = ["/", "/machines/", "/machines/add/", "/images/", "/machines/LOCAL1/6f1e8f2a000040008000000000000000/"]
+    static let pages = ["/", "/machines/", "/machines/add/", "/images/", "/machines/LOCAL1/6f1e8f2a000040008000000000000000/",
+                        "/containers/", "/containers/5/"]
 
     /// Every POST form of the UI besides the login (whose refusal is tested above).
-    static let forms = ["/logout/", "/machines/add/"] + ["start", "stop", "reboot", "delete"].map {
-        "/machines/LOCAL1/6f1e8f2a000040008000000000000000/\($0)/"
+    static let forms = ["/logout/", "/machines/add/", "/containers/"]
+        + ["start", "stop", "reboot", "delete", "snapshots", "snapshots/s1/revert", "snapshots/s1/delete", "disks",
+           "disks/resize", "media/insert", "media/eject", "clone"].map { "/machines/LOCAL1/6f1e8f2a000040008000000000000000/\($0)/" }
+        + ["start", "stop", "delete"].map { "/containers/5/\($0)/" }
+
+    /// A container service holding the running container5 (for the containers pages).
+    static func containers() async throws -> WebContainerPagesTests.MemoryContainers {
+        let containers = WebContainerPagesTests.MemoryContainers()
+        _ = try await containers.create(ContainerSpec(id: 5, ip: "192.168.2.5/24", vlan: 2))
+        return containers
     }
 
     @Test func everyPageAnswersWithStrictHTMLAndNeedsASession() async throws {
-        try await Self.server().run { client in
+        try await Self.server().run(containers: try await Self.containers()) { client in
             for path in Self.pages {
                 let anonymous = try await Self.request(client, .get, path)
                 #expect(anonymous.status == .seeOther, "\(path)")
@@ -209,8 +222,9 @@ import Testing
                 #expect(page.headers[.contentType] == "text/html; charset=utf-8")
                 let policy = page.headers[.init("Content-Security-Policy")!] ?? ""
                 #expect(policy.hasPrefix("default-src 'self'") && !policy.contains("unsafe-inline"), "\(path): \(policy)")
-                // No inline script or style anywhere: the style sheet is a file of its own.
-                #expect(!page.text.contains("<script") && !page.text.contains("<style") && !page.text.contains(" style="), "\(path)")
+                // No inline script or style anywhere: the style sheet and the one script are files of their own.
+                let text = page.text.replacingOccurrences(of: "<script src=\"/static/guesthouse.js\" defer></script>", with: "")
+                #expect(!text.contains("<script") && !page.text.contains("<style") && !page.text.contains(" style="), "\(path)")
                 #expect(page.text.contains("<link rel=\"stylesheet\" href=\"/static/guesthouse.css\">"))
                 #expect(page.text.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"))
             }
@@ -235,7 +249,8 @@ import Testing
 
     @Test func everyFormRefusesAMissingOrWrongToken() async throws {
         let server = try Self.server()
-        try await server.run { client in
+        let containers = try await Self.containers()
+        try await server.run(containers: containers) { client in
             let (cookies, csrf) = try await Self.logIn(client)
             for path in Self.forms {
                 for token in [nil, "wrong", csrf + "x"] {
@@ -253,7 +268,9 @@ import Testing
             // Nothing happened: web-1 still runs, nothing was created, the session still works.
             let conn = try await server.connection()
             #expect(try conn.domain(name: "web-1").state() == .running)
+            #expect(try conn.domain(name: "web-1").snapshots().isEmpty)
             #expect((try? conn.domain(name: "forged")) == nil)
+            #expect(try await containers.runningIDs() == [5])
             let list = try await Self.request(client, .get, "/machines/", cookies: cookies)
             #expect(list.status == .ok)
         }
@@ -298,7 +315,8 @@ import Testing
             for path in ["/machines/", "/machines/LOCAL1/\(id)/"] {
                 let page = try await Self.request(client, .get, path, cookies: cookies)
                 #expect(page.status == .ok)
-                #expect(!page.text.contains("<script") && !page.text.contains("<img") && !page.text.contains("<b>")
+                let text = page.text.replacingOccurrences(of: "<script src=\"/static/guesthouse.js\" defer></script>", with: "")
+                #expect(!text.contains("<script") && !page.text.contains("<img") && !page.text.contains("<b>")
                         && !page.text.contains("<k>"), "\(path)")
                 #expect(page.text.contains("&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;"), "\(path)")
             }
@@ -312,7 +330,7 @@ import Testing
     }
 
     @Test func everyFieldHasALabel() async throws {
-        try await Self.server().run { client in
+        try await Self.server().run(containers: try await Self.containers()) { client in
             let (cookies, _) = try await Self.logIn(client)
             var fields = 0
             for path in Self.pages + ["/login/"] {
@@ -325,8 +343,9 @@ import Testing
                 // Controls are real buttons and links.
                 #expect(!page.text.contains("onclick") && !page.text.contains("href=\"#\""))
             }
-            // Login (2), add form (name, provider, plan, image, one key, user data).
-            #expect(fields >= 8)
+            // Login (2), add form (name, provider, plan, image, one key, user data), the machine page's
+            // forms (snapshot, disk size and pool, media, clone), the container form (3).
+            #expect(fields >= 17)
         }
     }
 

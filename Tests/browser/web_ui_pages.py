@@ -7,6 +7,8 @@ it prints, visits every page, checks that no page scrolls sideways at phone size
 and saves a screenshot of every page at both sizes.
 
 usage: web_ui_pages.py GUESTHOUSE_BINARY [SCREENSHOT_DIR]
+   or: web_ui_pages.py --server URL PASSWORD SCREENSHOT_DIR NAME=PATH...
+       (a running server: log in and check only the named pages, at both sizes)
 Prints "screenshots: DIR" and one line per check; exits non-zero when a check fails.
 """
 import os
@@ -113,7 +115,31 @@ def log_in(driver, base, password):
         raise SystemExit("login failed")
 
 
+def check_pages(base, password, out, pages):
+    """Logs in to a running server and checks the given pages at both sizes."""
+    failures = []
+    for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        driver = browser(size)
+        try:
+            log_in(driver, base, password)
+            for name, path in pages:
+                driver.get(base + path)
+                shoot(driver, out, label, name, failures, size)
+        finally:
+            driver.quit()
+    return failures
+
+
 def main():
+    if sys.argv[1] == "--server":
+        base, password, out = sys.argv[2], sys.argv[3], sys.argv[4]
+        os.makedirs(out, exist_ok=True)
+        print(f"screenshots: {out}", flush=True)
+        failures = check_pages(base, password, out, [tuple(a.split("=", 1)) for a in sys.argv[5:]])
+        for failure in failures:
+            print("FAIL " + failure)
+        print("ok" if not failures else f"{len(failures)} failure(s)", flush=True)
+        sys.exit(1 if failures else 0)
     binary = os.path.abspath(sys.argv[1])
     out = sys.argv[2] if len(sys.argv) > 2 else "/var/tmp/guesthouse-screenshots"
     os.makedirs(out, exist_ok=True)
@@ -137,10 +163,20 @@ def main():
                     failures.append(f"{label}: the machine list has no machine links")
                 detail = links[0].get_attribute("href")[len(base):] if links else "/machines/"
                 pages = [("status", "/"), ("machines", "/machines/"), ("machine", detail),
-                         ("add", "/machines/add/"), ("images", "/images/"), ("error", "/machines/LOCAL1/nope/")]
+                         ("add", "/machines/add/"), ("images", "/images/"), ("containers", "/containers/"),
+                         ("error", "/machines/LOCAL1/nope/")]
                 for name, path in pages:
                     driver.get(base + path)
                     shoot(driver, out, label, name, failures, size)
+                # The confirmation step of a delete (the form's button, then the question; not confirmed).
+                driver.get(base + detail)
+                stops = [f for f in driver.find_elements(By.CSS_SELECTOR, "main form")
+                         if (f.get_attribute("action") or "").endswith("/delete/")]
+                if stops:
+                    stops[0].find_element(By.TAG_NAME, "button").click()
+                    shoot(driver, out, label, "confirm", failures, size)
+                else:
+                    failures.append(f"{label}: the machine page has no Delete form")
                 driver.get(base + detail)
                 keyboard(driver, label, failures)
             finally:

@@ -4,6 +4,9 @@ public protocol GuestMedia: Sendable {
     func mediaDevice(guestID: String) async throws -> String?
     /// Mounts the ISO volume `name` (found in any storage pool), or ejects with nil.
     func setMediaDevice(guestID: String, name: String?) async throws -> String?
+    /// The names of the ISO images (volumes ending in `.iso`) of every running pool, sorted, machines'
+    /// config drives (`*_config.iso`) left out: what `setMediaDevice` can mount.
+    func mediaImages() async throws -> [String]
 }
 
 /// Copies of guests.

@@ -14,20 +14,7 @@ extension SimplestackRoutes {
             let hv = try await hypervisor(request, context, as: (any GuestArchiving).self, operation: "export")
             let archive = try await hv.exportGuest(guestID: try guestID(context))
             if AsyncPreference.requested(request) { return try await exportAsync(archive, request) }
-            let logger = context.logger
-            let body = ResponseBody(contentLength: Int(archive.length)) { writer in
-                let box = WriterBox(writer)
-                let progress = Progress(total: archive.length, what: "export of \(archive.name)", logger: logger)
-                try await archive.write { chunk in
-                    try await box.writer.write(ByteBuffer(bytes: chunk))
-                    progress.add(chunk.count)
-                }
-                writer = box.writer
-                try await writer.finish(nil)
-            }
-            return Response(status: .ok, headers: [.contentType: "application/x-tar",
-                                                   .contentDisposition: "attachment; filename=\"\(archive.name).tar\""],
-                            body: body)
+            return archive.download(logger: context.logger)
         }
         var importInto = Operation(.post, Self.prefix + "/storages/{storage_id}/guests", id: "guestImport",
                                    summary: "Import an export archive (the raw body, whatever its content type) into this storage",
@@ -41,6 +28,27 @@ extension SimplestackRoutes {
             // A Guesthouse export or an OVA (SimplestackRoutes+Images).
             return try await importUpload(hv, request, context, storage: storage, body: BodyPump(request.body))
         }
+    }
+}
+
+extension GuestExport {
+    /// The archive as a `.tar` download, streamed as it is written (the Simplestack export route and
+    /// the web UI's export link answer with it), its progress logged every 10%.
+    func download(logger: Logger) -> Response {
+        let archive = self
+        let body = ResponseBody(contentLength: Int(length)) { writer in
+            let box = WriterBox(writer)
+            let progress = Progress(total: archive.length, what: "export of \(archive.name)", logger: logger)
+            try await archive.write { chunk in
+                try await box.writer.write(ByteBuffer(bytes: chunk))
+                progress.add(chunk.count)
+            }
+            writer = box.writer
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-tar",
+                                               .contentDisposition: "attachment; filename=\"\(name).tar\""],
+                        body: body)
     }
 }
 

@@ -3,23 +3,26 @@ import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
 
-/// vmango's web UI: login/logout, provider status, machines (list, create, detail with start, stop,
-/// reboot and delete) and images. Sessions are signed cookies; every form carries the session's
-/// CSRF token (the login form a double-submit one), and state changes are POSTs only.
-/// Pages are HTML; problems show inside the page, never a stack trace.
+/// vmango's web UI: login/logout, provider status, machines (list, create, detail with power,
+/// snapshots, disks, media, clone and export), images and containers. Sessions are signed cookies;
+/// every form carries the session's CSRF token (the login form a double-submit one), state changes
+/// are POSTs only, and destructive ones ask for confirmation first. Pages are HTML; problems show
+/// inside the page (a form's beside its field), never a stack trace. The only script is a static file.
 struct WebRoutes: Sendable {
     let providers: any MachineProviders
     let config: Config
     let authenticator: Authenticator
     /// nil when `[server] session_secret` is not set: the web UI is then off (JSON APIs still work).
     let codec: SessionCodec?
-
+    /// The host's containers, nil when `[containers]` is not configured.
+    var containers: (any ContainerService)? = nil
 
     /// The paths of the web UI besides `/`.
-    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/", "/static/"]
+    static let prefixes = ["/login/", "/logout/", "/machines/", "/images/", "/containers/", "/static/"]
 
     func register(_ router: Router<GuesthouseContext>) {
         WebStyle.register(router)
+        WebScript.register(router)
         // Each route notes its template and parameters for the audit log.
         func on(_ method: HTTPRequest.Method, _ path: String,
                 _ handler: @escaping @Sendable (Request, GuesthouseContext) async throws -> Response) {
@@ -35,31 +38,26 @@ struct WebRoutes: Sendable {
         on(.get, "/machines/") { request, _ in try await page(request) { s, _ in try await machineList(s) } }
         on(.get, "/machines/add/") { request, _ in try await page(request) { s, _ in try await addForm(s, fields: nil, error: nil) } }
         on(.post, "/machines/add/") { request, _ in try await page(request, post: true) { s, f in try await add(s, f) } }
-        on(.get, "/machines/:provider/:id/") { request, context in
-            try await page(request) { s, _ in
-                try await machinePage(s, provider: try context.parameters.require("provider"),
-                                      id: try context.parameters.require("id"))
-            }
-        }
-        on(.post, "/machines/:provider/:id/:action/") { request, context in
-            try await page(request, post: true) { s, _ in
-                try await act(s, provider: try context.parameters.require("provider"),
-                              id: try context.parameters.require("id"), action: try context.parameters.require("action"))
-            }
-        }
         on(.get, "/images/") { request, _ in try await page(request) { s, _ in try await imageList(s) } }
+        registerMachine(on)
+        registerMachineResources(on)
+        registerContainers(on)
     }
+
+    /// Registers one route (noting its template and parameters for the audit log).
+    typealias On = (HTTPRequest.Method, String,
+                    @escaping @Sendable (Request, GuesthouseContext) async throws -> Response) -> Void
 
     // MARK: - Sessions
 
-    private func session(_ request: Request) -> WebSession? {
+    func session(_ request: Request) -> WebSession? {
         guard let codec, let cookie = request.cookies[WebSession.cookieName] else { return nil }
         return codec.decode(cookie.value)
     }
 
     /// Runs a page handler for a logged-in user (else redirects to the login page); for POSTs, reads
     /// the form and checks its CSRF token first.
-    private func page(_ request: Request, post: Bool = false,
+    func page(_ request: Request, post: Bool = false,
                       _ body: (WebSession, FormFields) async throws -> Response) async throws -> Response {
         guard codec != nil else { return disabled() }
         let session = session(request)
@@ -87,7 +85,7 @@ struct WebRoutes: Sendable {
         }
     }
 
-    private func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
+    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
         guard codec != nil else { return disabled() }
         let token = WebSession.randomToken()
         let next = request.uri.queryParameters.get("next") ?? "/"
@@ -99,7 +97,7 @@ struct WebRoutes: Sendable {
         return response
     }
 
-    private func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request) async throws -> Response {
         guard let codec else { return disabled() }
         let fields = try await FormFields.read(request)
         guard let cookie = request.cookies[WebSession.loginCookieName],
@@ -125,135 +123,28 @@ struct WebRoutes: Sendable {
         return response
     }
 
-    private func logout() -> Response {
+    func logout() -> Response {
         var response = redirect("/login/")
         response.setCookie(Cookie(name: WebSession.cookieName, value: "", maxAge: 0, path: "/", secure: config.server.usesTLS, httpOnly: true, sameSite: .lax))
         return response
     }
 
     /// Only local paths: a login link cannot send the user elsewhere.
-    private func safeNext(_ next: String) -> String {
+    func safeNext(_ next: String) -> String {
         next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : "/"
-    }
-
-    // MARK: - Pages
-
-    private func status(_ session: WebSession) async throws -> Response {
-        let rows = await providers.eachProvider { try await providers.status(provider: $0) }.map { name, result in
-            Self.row(name, result) { s -> [String: Any] in
-                ["machines": s.machines, "running": s.runningMachines,
-                 "memoryUsed": Self.bytes(s.memoryUsed), "memoryTotal": Self.bytes(s.memoryTotal),
-                 "storageUsed": Self.bytes(s.storageUsed), "storageTotal": Self.bytes(s.storageTotal)]
-            }
-        }
-        return html(WebPage(title: "Providers", body: WebTemplates.render("status", ["providers": rows]), session: session))
-    }
-
-    private func machineList(_ session: WebSession) async throws -> Response {
-        let rows = await providers.eachProvider { try await providers.machines(provider: $0) }.map { name, result in
-            Self.row(name, result) { machines -> [String: Any] in
-                ["machines": machines.map { machine -> [String: Any] in
-                    var row = Self.dictionary(machine)
-                    row["provider"] = name
-                    row["memory"] = Self.bytes(machine.memory)
-                    return row
-                }]
-            }
-        }
-        return html(WebPage(title: "Machines", body: WebTemplates.render("machines", ["providers": rows]), session: session))
-    }
-
-    /// A provider's row of a page: its name and what `fields` makes of its answer, or its error.
-    static func row<T>(_ name: String, _ result: Result<T, any Error>, _ fields: (T) -> [String: Any]) -> [String: Any] {
-        switch result {
-        case .success(let value): fields(value).merging(["name": name]) { a, _ in a }
-        case .failure(let error): ["name": name, "error": message(error)]
-        }
-    }
-
-    private func machinePage(_ session: WebSession, provider: String, id: String) async throws -> Response {
-        let machine = try await providers.machine(provider: provider, id: id)
-        let actions: [[String: Any]] = (machine.state == "running"
-            ? [("stop", "Stop"), ("reboot", "Reboot")] : [("start", "Start")]) .map { ["name": $0.0, "label": $0.1] }
-            + [["name": "delete", "label": "Delete", "danger": true]]
-        let disk = machine.rootDisk.map { d in
-            [Self.bytes(d.size), d.type, d.driver.isEmpty ? "" : "(\(d.driver))"].filter { !$0.isEmpty }.joined(separator: " ")
-        } ?? ""
-        var context: [String: Any] = [
-            "provider": provider, "machine": Self.dictionary(machine), "memory": Self.bytes(machine.memory),
-            "disk": disk, "userdata": machine.userdata, "actions": actions, "csrf": session.csrf,
-        ]
-        // Only a real gateway gets its parenthesis (an empty one used to show as "(gateway )").
-        if !machine.ip.gateway.isEmpty { context["gateway"] = machine.ip.gateway }
-        return html(WebPage(title: "Machine \(machine.name)", body: WebTemplates.render("machine", context), session: session))
-    }
-
-    private func act(_ session: WebSession, provider: String, id: String, action: String) async throws -> Response {
-        if action == "delete" {
-            try await providers.delete(provider: provider, id: id)
-            return redirect("/machines/")
-        }
-        guard let machineAction = MachineAction(rawValue: action) else {
-            throw GuesthouseError.notFound("no action \(action)")
-        }
-        try await providers.perform(machineAction, provider: provider, id: id)
-        return redirect("/machines/\(provider)/\(id)/")
-    }
-
-    private func addForm(_ session: WebSession, fields: FormFields?, error: String?) async throws -> Response {
-        var images: [[String: Any]] = []
-        for name in providers.providerNames {
-            for image in (try? await providers.images(provider: name)) ?? [] {
-                var row = Self.dictionary(image)
-                row["provider"] = name
-                images.append(row)
-            }
-        }
-        let plans = config.plans.values.sorted { $0.name < $1.name }.map {
-            ["name": $0.name, "memory": $0.memoryMiB, "cpus": $0.cpus, "disk": $0.diskSizeGiB] as [String: Any]
-        }
-        let keys = config.sshKeys.keys.sorted().enumerated().map { ["name": $1, "id": "key-\($0)"] }
-        return html(WebPage(title: "New machine", error: error, body: WebTemplates.render("add", [
-            "csrf": session.csrf, "providers": providers.providerNames, "plans": plans, "images": images, "keys": keys,
-            "form": ["Name": fields?.first("Name") ?? "", "Userdata": fields?.first("Userdata") ?? ""],
-        ]), session: session), status: error == nil ? .ok : .badRequest)
-    }
-
-    private func add(_ session: WebSession, _ fields: FormFields) async throws -> Response {
-        do {
-            let (provider, request) = try MachineForm.request(fields, config: config, creator: session.user,
-                                                              providers: providers.providerNames)
-            let machine = try await providers.create(provider: provider, request)
-            return redirect("/machines/\(provider)/\(machine.id)/")
-        } catch let error as GuesthouseError {
-            return try await addForm(session, fields: fields, error: error.message)
-        }
-    }
-
-    private func imageList(_ session: WebSession) async throws -> Response {
-        let rows = await providers.eachProvider { try await providers.images(provider: $0) }.map { name, result in
-            Self.row(name, result) { images -> [String: Any] in
-                ["images": images.map { image -> [String: Any] in
-                    var row = Self.dictionary(image)
-                    row["format"] = image.format.name
-                    row["size"] = Self.bytes(image.size)
-                    return row
-                }]
-            }
-        }
-        return html(WebPage(title: "Images", body: WebTemplates.render("images", ["providers": rows]), session: session))
     }
 
     // MARK: - Helpers
 
-    private func disabled() -> Response {
+    func disabled() -> Response {
         html(WebPage(title: "Web UI disabled",
                      error: "Set [server] session_secret in the configuration to use the web UI; the JSON APIs work without it."),
              status: .notFound)
     }
 
-    private func html(_ page: WebPage, status: HTTPResponse.Status = .ok) -> Response {
+    func html(_ page: WebPage, status: HTTPResponse.Status = .ok) -> Response {
         var context: [String: Any] = ["title": page.title, "body": page.body]
+        if page.live { context["script"] = WebScript.path }
         if let error = page.error { context["error"] = error }
         if let session = page.session {
             context["user"] = session.user
@@ -269,7 +160,7 @@ struct WebRoutes: Sendable {
     /// No inline scripts or styles, no frames, forms only to this server.
     static let contentSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    private func redirect(_ location: String) -> Response {
+    func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
     }
 
@@ -293,4 +184,6 @@ struct WebPage {
     var error: String?
     var body: String = ""
     var session: WebSession?
+    /// Whether the page loads the script that keeps its state badge current.
+    var live = false
 }

@@ -24,7 +24,16 @@ enum WebStyle {
     th{background:#eef0f4}
     code,pre{font-size:.9em;overflow-wrap:anywhere;word-break:break-all;white-space:pre-wrap}pre{margin:0}
     .error{background:#fde8e8;color:#7a1414;padding:.6em;border-radius:4px}
-    .state-running{color:#14632a;font-weight:600}.state-stopped{color:#7a1414;font-weight:600}
+    .state-running,.state-RUNNING{color:#14632a;font-weight:600}.state-stopped,.state-STOPPED{color:#7a1414;font-weight:600}
+    .field-error{color:#7a1414;background:#fde8e8;margin:.3em 0;padding:.3em .5em;border-radius:4px;max-width:30em}
+    [aria-invalid=true]{border:2px solid #a11d1d}
+    [hidden]{display:none}
+    meter{display:block;width:100%;max-width:14em;height:1em;margin-top:.2em}
+    .links{display:flex;flex-wrap:wrap;gap:.5em 1.2em}
+    .row-actions{display:flex;flex-wrap:wrap;gap:.4em}
+    .forms{display:flex;flex-wrap:wrap;gap:0 2em}.forms>form,.forms>p{flex:1 1 18em;min-width:0}
+    h3{font-size:1.05em;margin:.8em 0 0}
+    a.button{display:inline-block;padding:.35em .9em;border:1px solid #1a4f9c;border-radius:4px;color:#1a4f9c;background:#fff;text-decoration:none}
     .actions{display:flex;flex-wrap:wrap;gap:.5em;margin:1em 0}
     button{font:inherit;cursor:pointer;padding:.35em .9em;border:1px solid #1a4f9c;border-radius:4px;background:#1a4f9c;color:#fff}
     button:hover{background:#143d7a}

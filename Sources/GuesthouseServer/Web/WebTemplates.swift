@@ -5,7 +5,7 @@ import Mustache
 enum WebTemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
-        for (name, text) in pages {
+        for (name, text) in pages.merging(machinePages) { a, _ in a }.merging(containerPages) { a, _ in a } {
             library.register(try! MustacheTemplate(string: text), named: name)
         }
         return library
@@ -20,10 +20,10 @@ enum WebTemplates {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>{{title}} · Guesthouse</title>
         <meta name="viewport" content="width=device-width, initial-scale=1">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}
-        <link rel="stylesheet" href="/static/guesthouse.css"></head><body>
+        <link rel="stylesheet" href="/static/guesthouse.css">{{#script}}<script src="{{script}}" defer></script>{{/script}}</head><body>
         <a class="skip" href="#main">Skip to content</a>
         <header><strong>Guesthouse</strong>{{#user}}<nav aria-label="Main"><a href="/">Status</a><a href="/machines/">Machines</a>
-        <a href="/machines/add/">New machine</a><a href="/images/">Images</a></nav>
+        <a href="/machines/add/">New machine</a><a href="/images/">Images</a><a href="/containers/">Containers</a></nav>
         <form method="post" action="/logout/"><input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit">Log out {{user}}</button></form>{{/user}}</header>
         <main id="main"><h1>{{title}}</h1>{{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}{{{body}}}</main></body></html>
@@ -38,8 +38,10 @@ enum WebTemplates {
         "status": """
         <table class="cards"><thead><tr><th>Provider</th><th>Machines</th><th>Running</th><th>Memory (used / host)</th><th>Storage (used / pool)</th></tr></thead><tbody>
         {{#providers}}<tr><td data-label="Provider">{{name}}</td>{{#error}}<td colspan="4" class="error whole">{{error}}</td>{{/error}}
-        {{^error}}<td data-label="Machines">{{machines}}</td><td data-label="Running">{{running}}</td><td data-label="Memory (used / host)">{{memoryUsed}} / {{memoryTotal}}</td>
-        <td data-label="Storage (used / pool)">{{storageUsed}} / {{storageTotal}}</td>{{/error}}</tr>{{/providers}}</tbody></table>
+        {{^error}}<td data-label="Machines">{{machines}}</td><td data-label="Running">{{running}}</td><td data-label="Memory (used / host)">{{memoryUsed}} / {{memoryTotal}}
+        {{#memoryMeter}}<meter min="0" max="{{max}}" high="{{high}}" value="{{value}}" aria-label="Memory of {{name}}: {{memoryUsed}} of {{memoryTotal}}">{{memoryUsed}} / {{memoryTotal}}</meter>{{/memoryMeter}}</td>
+        <td data-label="Storage (used / pool)">{{storageUsed}} / {{storageTotal}}
+        {{#storageMeter}}<meter min="0" max="{{max}}" high="{{high}}" value="{{value}}" aria-label="Storage of {{name}}: {{storageUsed}} of {{storageTotal}}">{{storageUsed}} / {{storageTotal}}</meter>{{/storageMeter}}</td>{{/error}}</tr>{{/providers}}</tbody></table>
         """,
         "machines": """
         {{#providers}}<h2>{{name}}</h2>{{#error}}<p class="error">{{error}}</p>{{/error}}
@@ -47,21 +49,6 @@ enum WebTemplates {
         {{#machines}}<tr><td data-label="Name"><a href="/machines/{{provider}}/{{Id}}/">{{Name}}</a></td><td data-label="State" class="state-{{State}}">{{State}}</td>
         <td data-label="OS">{{OS}}</td><td data-label="Address">{{Ip.Address}}</td><td data-label="Memory">{{memory}}</td><td data-label="CPUs">{{Cpus}}</td><td data-label="Plan">{{Plan}}</td><td data-label="Creator">{{Creator}}</td></tr>{{/machines}}
         {{^machines}}<tr><td colspan="8" class="whole">No machines.</td></tr>{{/machines}}</tbody></table>{{/providers}}
-        """,
-        "machine": """
-        <table class="pairs">
-        <tr><th scope="row">Provider</th><td>{{provider}}</td></tr><tr><th scope="row">Id</th><td>{{machine.Id}}</td></tr>
-        <tr><th scope="row">State</th><td class="state-{{machine.State}}">{{machine.State}}</td></tr>
-        <tr><th scope="row">OS / arch</th><td>{{machine.OS}} {{machine.Arch}}</td></tr><tr><th scope="row">Image</th><td>{{machine.ImageId}}</td></tr>
-        <tr><th scope="row">Plan</th><td>{{machine.Plan}}</td></tr><tr><th scope="row">Memory</th><td>{{memory}}</td></tr>
-        <tr><th scope="row">CPUs</th><td>{{machine.Cpus}}</td></tr>
-        <tr><th scope="row">Address</th><td>{{machine.Ip.Address}}{{#gateway}} (gateway {{gateway}}){{/gateway}}</td></tr>
-        <tr><th scope="row">MAC</th><td>{{machine.HWAddr}}</td></tr><tr><th scope="row">VNC</th><td>{{machine.VNCAddr}}</td></tr>
-        <tr><th scope="row">Root disk</th><td>{{disk}}</td></tr><tr><th scope="row">Creator</th><td>{{machine.Creator}}</td></tr>
-        <tr><th scope="row">SSH keys</th><td>{{#machine.SSHKeys}}<div><strong>{{Name}}</strong> <code>{{Public}}</code></div>{{/machine.SSHKeys}}</td></tr>
-        <tr><th scope="row">User data</th><td><pre>{{userdata}}</pre></td></tr></table>
-        <div class="actions">{{#actions}}<form method="post" action="/machines/{{provider}}/{{machine.Id}}/{{name}}/">
-        <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit"{{#danger}} class="danger"{{/danger}}>{{label}}</button></form>{{/actions}}</div>
         """,
         "add": """
         <form method="post" action="/machines/add/"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -80,5 +67,11 @@ enum WebTemplates {
         {{^images}}<tr><td colspan="7" class="whole">No images.</td></tr>{{/images}}</tbody></table>{{/providers}}
         """,
         "message": "<p>{{message}}</p>",
+        // The confirmation step of anything destructive: the same form again, with confirm=yes.
+        "confirm": """
+        <p>{{question}}</p><form method="post" action="{{action}}"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="confirm" value="yes">{{#keep}}<input type="hidden" name="{{name}}" value="{{value}}">{{/keep}}
+        <div class="actions"><button type="submit" class="danger">{{button}}</button><a class="button" href="{{back}}">Cancel</a></div></form>
+        """,
     ]
 }

@@ -65,9 +65,11 @@ enum ConsoleTarget: Sendable, Equatable {
 
 /// Decides whether a request may open a console: a valid web session (the cookie), a browser on
 /// this server's own origin (`Origin` must name the `Host` it asked), and a machine the session's
-/// user may act on, found through the same lookup the machine's page uses.
+/// user may act on, found through the same lookup the machine's page uses (`WebRoutes.lookUpMachine`).
 struct ConsoleGate: Sendable {
-    let providers: any MachineProviders
+    /// The web UI's one machine lookup (`WebRoutes.lookUpMachine`): a per-user check made there
+    /// applies to the consoles too.
+    let lookUpMachine: @Sendable (WebSession, _ provider: String, _ id: String) async throws -> Machine
     let containers: (any ContainerService)?
     let codec: SessionCodec?
     let usesTLS: Bool
@@ -97,7 +99,7 @@ struct ConsoleGate: Sendable {
         do {
             switch target {
             case .machine(_, let provider, let id):
-                _ = try await providers.machine(provider: provider, id: id)
+                _ = try await lookUpMachine(session, provider, id)
             case .container(let id):
                 guard let containers else { throw GuesthouseError.notFound("containers are not configured") }
                 _ = try await containers.container(id: id)

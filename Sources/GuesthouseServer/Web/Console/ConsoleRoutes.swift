@@ -100,7 +100,7 @@ struct ConsoleRoutes: Sendable {
         case .machine(let kind, let provider, let id):
             let machine: Machine
             do {
-                machine = try await gate.providers.machine(provider: provider, id: id)
+                machine = try await gate.lookUpMachine(session, provider, id)
             } catch let error as GuesthouseError {
                 return Self.plain(.init(code: error.httpStatus), error.message)
             }
