@@ -26,7 +26,7 @@ enum ConsoleTarget: Sendable, Equatable {
     var ownerPath: String {
         switch self {
         case .machine(_, let provider, let id): "/machines/\(provider)/\(id)/"
-        case .container: "/containers/"
+        case .container(let id): "/containers/\(id)/"
         }
     }
 
