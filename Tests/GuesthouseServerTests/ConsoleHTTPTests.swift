@@ -1,4 +1,5 @@
 import Foundation
+import GuesthouseCore
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -108,6 +109,39 @@ import Testing
             // The hostile name of a machine is escaped on the page.
             let hostile = try await WebUITests.request(client, .get, "/machines/LOCAL1/%3Cscript%3E/console/vnc/", cookies: cookies)
             #expect(!hostile.text.contains("<script>"))
+        }
+    }
+
+    @Test func aContainersConsolePageAndItsSocketGoThroughTheSameGate() async throws {
+        let containers = WebContainerPagesTests.MemoryContainers()
+        _ = try await containers.create(ContainerSpec(id: 42, ip: "198.18.2.4/24", vlan: 2))
+        try await WebUITests.server().run(containers: containers) { client in
+            let anonymous = try await WebUITests.request(client, .get, "/containers/42/console/serial/")
+            #expect(anonymous.status == .seeOther)
+            let (cookies, _) = try await WebUITests.logIn(client)
+            let page = try await WebUITests.request(client, .get, "/containers/42/console/serial/", cookies: cookies)
+            #expect(page.status == .ok)
+            #expect(page.text.contains("data-socket=\"/containers/42/console/serial/ws\""))
+            #expect(page.text.contains("href=\"/containers/42/\""))
+            let unknown = try await WebUITests.request(client, .get, "/containers/43/console/serial/", cookies: cookies)
+            #expect(unknown.status == .notFound)
+            // The socket's path without an upgrade: the gate's answers.
+            let session = try #require(cookies["guesthouse_session"])
+            let noSession = try await client.execute(uri: "/containers/42/console/serial/ws", method: .get,
+                                                     headers: [.origin: "http://localhost"]) { $0.status }
+            #expect(noSession == .unauthorized)
+            let elsewhere = try await client.execute(uri: "/containers/42/console/serial/ws", method: .get,
+                                                     headers: [.cookie: "guesthouse_session=\(session)",
+                                                               .origin: "http://evil.example"]) { $0.status }
+            #expect(elsewhere == .forbidden)
+            let missing = try await client.execute(uri: "/containers/43/console/serial/ws", method: .get,
+                                                   headers: [.cookie: "guesthouse_session=\(session)",
+                                                             .origin: "http://localhost"]) { $0.status }
+            #expect(missing == .notFound)
+            let right = try await client.execute(uri: "/containers/42/console/serial/ws", method: .get,
+                                                 headers: [.cookie: "guesthouse_session=\(session)",
+                                                           .origin: "http://localhost"]) { $0.status }
+            #expect(right == .upgradeRequired)
         }
     }
 
