@@ -3,6 +3,8 @@ import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
@@ -42,6 +44,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let ownedContainers = containers.map { OwnedContainerService(inner: $0) as any ContainerService }
     WebRoutes(providers: providers, config: config, authenticator: authenticator, codec: sessions,
               containers: ownedContainers, audit: audit).register(router)
+    consoleRoutes(config: config, authenticator: authenticator, machines: machines, containers: containers)
+        .register(router)
     if let ownedContainers { ContainerRoutes(service: ownedContainers, authenticator: authenticator).register(api) }
     AuditRoutes(log: audit, authenticator: authenticator).register(api)
 
@@ -86,12 +90,33 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
+    // Console websockets: upgrades are decided on a router of their own (refusals fall through to `router`).
+    let http = HTTPServerBuilder.http1Consoles(consoleRoutes(config: config, authenticator: authenticator, machines: machines,
+                                                             containers: containers))
     return Application(
         router: router,
-        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+        server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)
+}
+
+/// The consoles' routes for these providers and containers (the same on the plain and the websocket router).
+func consoleRoutes(config: Config, authenticator: Authenticator, machines: (any MachineProviders)?,
+                   containers: (any ContainerService)?) -> ConsoleRoutes {
+    let codec = config.server.sessionSecret.map(SessionCodec.init)
+    // The same ownership layer as the pages and the APIs; the gate acts as the session's user (a
+    // websocket upgrade is decided outside the router, where no request origin is bound).
+    let ownedContainers = containers.map { OwnedContainerService(inner: $0) as any ContainerService }
+    let pages = WebRoutes(providers: OwnedMachineProviders(machines ?? NoMachineProviders()), config: config,
+                          authenticator: authenticator, codec: codec, containers: ownedContainers)
+    let gate = ConsoleGate(lookUpMachine: { session, provider, id in
+                               try await pages.lookUpMachine(session, provider: provider, id: id)
+                           },
+                           containers: ownedContainers, codec: codec, usesTLS: config.server.usesTLS,
+                           principal: { authenticator.principal($0.user) })
+    return ConsoleRoutes(gate: gate, consoles: machines as? any MachineConsoles,
+                         containerConsoles: containers as? any ContainerConsoles, vendor: VendorFiles())
 }
 
 /// `[server] metrics_listen`: `/metrics` alone, without credentials, on its own address (for a

@@ -1,7 +1,10 @@
 import Foundation
 import GuesthouseConfig
 import GuesthouseCore
-import GuesthouseServer
+@testable import GuesthouseServer
+import GuesthouseLibvirt
+import GuesthouseVmango
+import Logging
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -109,5 +112,57 @@ import Testing
                 #expect(try await WebUITests.request(client, .get, "/containers/2/", cookies: cookies).status == .ok)
             }
         }
+    }
+}
+
+/// The consoles go through the same gate: a member reaches only their own machine's console pages,
+/// and the gate the websocket upgrade screen asks (outside the router, no request bound) refuses
+/// another's machine and container with 404.
+@Suite struct MemberConsoleTests {
+    @Test func aMemberOpensOnlyTheirOwnMachinesConsoles() async throws {
+        try await AuditLogTests.withFile { path in
+            try await Delegation.server(audit: path).runWithConsoles { client in
+                let (cookies, _) = try await WebUITests.logIn(client, as: Delegation.member)
+                let session = try #require(cookies["guesthouse_session"])
+                for kind in ["serial", "vnc"] {
+                    let page = try await WebUITests.request(client, .get, "/machines/LOCAL1/web-1/console/\(kind)/", cookies: cookies)
+                    #expect(page.status == .notFound)
+                    let ownPage = try await WebUITests.request(client, .get, "/machines/LOCAL1/build-box/console/\(kind)/", cookies: cookies)
+                    #expect(ownPage.status == .ok)
+                    // The socket path without an upgrade: the gate's answer (426 once it lets the user in).
+                    let headers: HTTPFields = [.cookie: "guesthouse_session=\(session)", .origin: "http://localhost"]
+                    let other = try await client.execute(uri: "/machines/LOCAL1/web-1/console/\(kind)/ws", method: .get,
+                                                         headers: headers) { $0.status }
+                    #expect(other == .notFound)
+                    let mine = try await client.execute(uri: "/machines/LOCAL1/build-box/console/\(kind)/ws", method: .get,
+                                                        headers: headers) { $0.status }
+                    #expect(mine == .upgradeRequired)
+                }
+            }
+        }
+    }
+
+    @Test func theUpgradeScreensGateActsAsTheSessionsUser() async throws {
+        let server = try Delegation.server(audit: "/dev/null")
+        let machines = try LibvirtMachineProviders(config: server.config, pool: server.pool, executor: server.pool.executor,
+                                                   logger: Logger(label: "test"), baseDirectory: "/", operationTimeout: 60)
+        let containers = MemoryContainers([(1, "admin"), (2, Delegation.member)])
+        let routes = consoleRoutes(config: server.config, authenticator: Authenticator(config: server.config),
+                                   machines: machines, containers: containers)
+        let codec = SessionCodec(secret: try #require(server.config.server.sessionSecret))
+        func status(_ user: String, _ target: ConsoleTarget) async -> Int {
+            #expect(RequestOrigin.current == nil)
+            switch await routes.gate.authorize(cookie: "guesthouse_session=\(codec.encode(WebSession(user: user)))",
+                                               origin: "http://h", authority: "h", target) {
+            case .success: return 200
+            case .failure(let refusal): return Int(refusal.status.code)
+            }
+        }
+        #expect(await status(Delegation.member, .machine(kind: .serial, provider: "LOCAL1", id: "web-1")) == 404)
+        #expect(await status(Delegation.member, .machine(kind: .vnc, provider: "LOCAL1", id: "build-box")) == 200)
+        #expect(await status(Delegation.member, .container(id: 1)) == 404)
+        #expect(await status(Delegation.member, .container(id: 2)) == 200)
+        #expect(await status("admin", .machine(kind: .serial, provider: "LOCAL1", id: "web-1")) == 200)
+        #expect(await status("admin", .container(id: 1)) == 200)
     }
 }

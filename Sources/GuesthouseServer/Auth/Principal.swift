@@ -40,6 +40,17 @@ public enum Ownership {
         return principal.isAdmin ? nil : principal
     }
 
+    /// Runs `body` as `principal` (in a request origin of its own that keeps the current one's
+    /// address), for work decided outside the router's middleware, e.g. a websocket upgrade.
+    /// Without a principal, `body` runs as it is.
+    static func acting<T: Sendable>(as principal: Principal?, _ body: () async throws -> T) async throws -> T {
+        guard let principal else { return try await body() }
+        let current = RequestOrigin.current
+        let origin = RequestOrigin(address: current?.address, isChange: current?.isChange ?? false)
+        origin.note(principal: principal)
+        return try await RequestOrigin.$current.withValue(origin) { try await body() }
+    }
+
     /// Whether `scope` may see something created by `creator`.
     static func visible(_ creator: String?, to scope: Principal?) -> Bool {
         guard let scope else { return true }
