@@ -93,6 +93,9 @@ public final class HostView: Sendable {
     /// Whether the view holds a full read of its current connection.
     public var isReady: Bool { state.withLock { $0.ready } }
 
+    /// Whether the view holds a full read and events keep it (one lock).
+    var isReadyAndEventDriven: Bool { state.withLock { $0.ready && $0.eventDriven } }
+
     /// Whether events keep this view (false for drivers without domain events: read libvirt instead).
     public var isEventDriven: Bool { state.withLock { $0.eventDriven } }
 

@@ -75,6 +75,10 @@ struct BenchCommand: AsyncParsableCommand {
         let base = child.base
         let idleRSS = Self.rssMiB(pid: server.processIdentifier)
         let header = "x-simplestack-hypervisor-token: \(child.token)"
+        // One list first: the connection opens, the in-process test driver reads its 1,000 guests
+        // and the view is built; what the load adds comes after.
+        _ = try Wrk.run(url: "\(base)/test/localhost/guests", header: header, seconds: 1, connections: 2)
+        let loadedRSS = Self.rssMiB(pid: server.processIdentifier)
         let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
         let info = try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header, seconds: seconds,
                                connections: connections)
@@ -102,6 +106,12 @@ struct BenchCommand: AsyncParsableCommand {
                      + "which includes the in-process test driver holding the %d guests", rss, idleRSS, guests))
         print(String(format: "  of which private (anonymous) %.1f MiB, mapped files (code of the binary and its "
                      + "libraries, shared and reclaimable) %.1f MiB", anon, file))
+        let pid = server.processIdentifier
+        print(String(format: "  after the first list %.1f MiB (+%.1f: the test driver's guests in-process and the view); "
+                     + "PSS after load %.1f MiB; mapped files only this process maps %.1f MiB, shared with others %.1f MiB",
+                     loadedRSS, loadedRSS - idleRSS, Self.rssMiB(pid: pid, field: "Pss:", file: "smaps_rollup"),
+                     Self.rssMiB(pid: pid, field: "Private_Clean:", file: "smaps_rollup"),
+                     Self.rssMiB(pid: pid, field: "Shared_Clean:", file: "smaps_rollup")))
         print("")
         child.stop()
         var qemu: BenchQemuList.Result?
@@ -219,8 +229,8 @@ struct BenchCommand: AsyncParsableCommand {
         throw ValidationError("the server did not come up at \(base)")
     }
 
-    static func rssMiB(pid: Int32, field: String = "VmRSS:") -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+    static func rssMiB(pid: Int32, field: String = "VmRSS:", file: String = "status") -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
         return kib / 1024

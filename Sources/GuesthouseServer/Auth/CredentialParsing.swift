@@ -35,9 +35,15 @@ enum CredentialParsing {
         // reversed view) was an eighth of the guest-info route's time in profiles.
         let bytes = encoded.utf8
         let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        let start = bytes.firstIndex { !isBlank($0) } ?? bytes.endIndex
-        let end = bytes[start...].lastIndex { !isBlank($0) }.map { bytes.index(after: $0) } ?? start
-        guard let data = Data(base64Encoded: Data(bytes[start..<end])),
+        let decoded: Data?
+        if let first = bytes.first, let last = bytes.last, !isBlank(first), !isBlank(last) {
+            decoded = Data(base64Encoded: encoded)  // the usual case: nothing to trim, no copy
+        } else {
+            let start = bytes.firstIndex { !isBlank($0) } ?? bytes.endIndex
+            let end = bytes[start...].lastIndex { !isBlank($0) }.map { bytes.index(after: $0) } ?? start
+            decoded = Data(base64Encoded: Data(bytes[start..<end]))
+        }
+        guard let data = decoded,
               let colon = data.firstIndex(of: UInt8(ascii: ":")),
               let username = String(validating: data[..<colon], as: UTF8.self),
               let password = String(validating: data[data.index(after: colon)...], as: UTF8.self) else {
