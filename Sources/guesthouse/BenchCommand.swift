@@ -79,9 +79,19 @@ struct BenchCommand: AsyncParsableCommand {
         // and the view is built; what the load adds comes after.
         _ = try Wrk.run(url: "\(base)/test/localhost/guests", header: header, seconds: 1, connections: 2)
         let loadedRSS = Self.rssMiB(pid: server.processIdentifier)
-        let health = try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections)
-        let info = try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header, seconds: seconds,
-                               connections: connections)
+        // /healthz and guest info alternately, three rounds each: on a shared machine a burst of other
+        // work lands in one figure and not in the other; the median round and ratio are reported.
+        var healthRounds: [Figures] = [], infoRounds: [Figures] = []
+        for _ in 0..<3 {
+            healthRounds.append(try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections))
+            infoRounds.append(try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header,
+                                          seconds: seconds, connections: connections))
+        }
+        let health = healthRounds.sorted { $0.rate < $1.rate }[1]
+        let info = infoRounds.sorted { $0.rate < $1.rate }[1]
+        let infoRatios = zip(infoRounds, healthRounds).map { $0.rate / $1.rate }
+        let infoRatio = infoRatios.sorted()[1]
+        let roundErrors = (healthRounds + infoRounds).map(\.errors).reduce(0, +)
         // The same, each request for one of all the guests (wrk's Lua picks one at random).
         let spread = work.appendingPathComponent("spread.lua")
         try """
@@ -98,8 +108,10 @@ struct BenchCommand: AsyncParsableCommand {
         let rss = Self.rssMiB(pid: server.processIdentifier)
         let anon = Self.rssMiB(pid: server.processIdentifier, field: "RssAnon:")
         let file = Self.rssMiB(pid: server.processIdentifier, field: "RssFile:")
-        print(Self.row("http: /healthz", health))
-        print(Self.row("http: guest info", info))
+        for (round, (h, i)) in zip(healthRounds, infoRounds).enumerated() {
+            print(Self.row("http: /healthz (round \(round + 1))", h))
+            print(Self.row("http: guest info (round \(round + 1))", i))
+        }
         print(Self.row("http: info, any of \(guests)", infoSpread))
         print(Self.row("http: list \(guests) guests", list))
         print(String(format: "server RSS after load: %.1f MiB (target < 50); before load %.1f MiB, "
@@ -124,8 +136,9 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         print("")
-        let errors = [health, info, infoSpread, list].map(\.errors).reduce(0, +) + (qemu?.http.errors ?? 0)
-        print(String(format: "guest info over HTTP / healthz:                 %.2f (target >= 0.8)", info.rate / health.rate))
+        let errors = roundErrors + [infoSpread, list].map(\.errors).reduce(0, +) + (qemu?.http.errors ?? 0)
+        print(String(format: "guest info over HTTP / healthz:                 %.2f (target >= 0.8; median of the rounds' ",
+                     infoRatio) + infoRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
         print(String(format: "info on any of \(guests) guests / healthz:       %.2f", infoSpread.rate / health.rate))
         print(String(format: "guest list over HTTP / libvirt list + XML:      %.2f (target >= 1.0, test driver)",
                      list.rate / floorList.rate))
