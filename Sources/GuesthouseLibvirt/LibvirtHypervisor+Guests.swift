@@ -26,10 +26,11 @@ extension LibvirtHypervisor {
     /// The view of this host for this request's connection, once it holds a full read; nil where
     /// the driver has no events (read libvirt then).
     public func readyView() async throws -> HostView? {
+        if let view = pool.readyView(uri: uri, credentials: credentials) { return view }  // the hot path
         _ = try await pool.connection(uri: uri, credentials: credentials)
         let view = pool.view(uri: uri, credentials: credentials)
         guard view.isEventDriven else { return nil }
-        if view.isReady { return view }  // the hot path: no task, no timer
+        if view.isReady { return view }  // no task, no timer
         try await withTimeout(pool.deadlines, seconds: operationTimeout, what: "reading the guests of \(uri)") {
             try await view.waitUntilReady()
         }

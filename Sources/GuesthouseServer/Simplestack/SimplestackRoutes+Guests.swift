@@ -9,7 +9,8 @@ extension SimplestackRoutes {
                           success: (200, .array(.ref("Guest"))), errors: [403, 404, 502])) { request, context in
             let hv = try await hypervisor(request, context)
             let host = host(context)
-            return SimplestackGuest.listResponse(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) })
+            return SimplestackGuest.listResponse(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) },
+                                                 rendered: rendered)
         }
         api.add(Operation(.post, p, id: "guestCreate",
                           summary: "Create a guest (JSON body); an export archive as body imports it instead",
@@ -32,7 +33,7 @@ extension SimplestackRoutes {
                           success: (200, .ref("Guest")), errors: [403, 404, 502], etag: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let guest = try await hv.guest(id: try parameter("guest_id", context))
-            return SimplestackGuest(guest: guest, host: host(context)).response(etag: true)
+            return SimplestackGuest(guest: guest, host: host(context)).response(etag: true, rendered: rendered)
         }
         api.add(Operation(.put, p + "/{guest_id}", id: "guestUpdate", summary: "Change name, memory, cpus",
                           tag: "simplestack", body: SimplestackRequests.guestUpdateSchema,

@@ -11,6 +11,8 @@ struct SimplestackRoutes: Sendable {
     let operations: OperationRegistry
     /// How often the event stream sends a comment to keep proxies from closing it.
     var eventHeartbeat: Duration = .seconds(15)
+    /// The guests' JSON as last rendered (the guest info and list routes).
+    let rendered = RenderedGuests()
 
     static let prefix = "/{hypervisor}/{host}"
 
