@@ -54,7 +54,7 @@ extension LibvirtHypervisor: GuestInterfaces {
     public func updateInterface(guestID: String, mac: String, _ update: NICUpdate) async throws -> GuestNIC {
         if let network = update.network { try Validation.name(network, field: "network") }
         if case .some(.some(let rate)) = update.rateLimitBytes {
-            try Validation.range(rate, 1...Int(Int32.max), field: "ratelimit")
+            try Validation.range(rate, Validation.rateLimitBytes, field: "ratelimit")
         }
         let mac = try Self.normalizedMAC(mac)
         return try await withConnection("interface update") { conn in
@@ -178,11 +178,10 @@ extension LibvirtHypervisor: GuestInterfaces {
 
     /// A MAC in lower case with colons; accepts '-' separators. Throws `invalidArguments` otherwise.
     static func normalizedMAC(_ text: String) throws -> String {
-        let parts = text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "-" })
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
+        guard let pattern = try? Regex(Validation.macPattern), (try? pattern.wholeMatch(in: text)) != nil else {
             throw GuesthouseError.invalid("'\(text)' is not a MAC address")
         }
-        return parts.joined(separator: ":")
+        return text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "-" }).joined(separator: ":")
     }
 
     static func randomMAC() -> String {

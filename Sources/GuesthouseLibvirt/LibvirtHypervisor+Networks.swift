@@ -25,7 +25,7 @@ extension LibvirtHypervisor: HostNetworks {
 
     public func createVLANNetwork(_ spec: VLANNetworkSpec) async throws -> HostNetwork {
         try Validation.name(spec.name)
-        try Validation.range(spec.vlan, 1...4094, field: "vlan")
+        try Validation.range(spec.vlan, Validation.vlan, field: "vlan")
         let parent: (name: String, field: String)
         switch (spec.fromNetwork, spec.interface) {
         case (let network?, nil): parent = (network, "from_network")

@@ -66,7 +66,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p + "/{guest_id}/reboot", id: "guestReboot",
                           summary: "Reboot; {\"force\": true} resets at once", tag: "simplestack",
-                          body: .object(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
+                          body: JSONObject.schema(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
                           errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let force = try await JSONObject.read(request, required: false).bool("force") ?? false

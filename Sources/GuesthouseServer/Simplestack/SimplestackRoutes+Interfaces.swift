@@ -13,8 +13,10 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.post, p, id: "interfaceCreate", summary: "Attach an interface on a network",
                           tag: "simplestack",
-                          body: .object(["network": .string(), "mac": .string(description: "default: 52:54:00:xx:xx:xx")],
-                                        required: ["network"]),
+                          body: JSONObject.schema(["network": .name(),
+                                                   "mac": .text(description: "default: 52:54:00:xx:xx:xx",
+                                                                pattern: Validation.macPattern)],
+                                                  required: ["network"]),
                           success: (201, .ref("NetworkInterface")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let o = try await JSONObject.read(request)
@@ -33,8 +35,11 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p + "/{interface_id}", id: "interfaceUpdate",
                           summary: "Change the network, the link state or the rate limit", tag: "simplestack",
-                          body: .object(["network": .string(), "link_state": .string(enumeration: ["up", "down"]),
-                                         "ratelimit": .any]),
+                          body: JSONObject.schema([
+                              "network": .name(), "link_state": .string(enumeration: ["up", "down"]),
+                              "link": .boolean(description: "true: up (when link_state is absent)"),
+                              "ratelimit": .anyOf([.bounded(Validation.rateLimitBytes, description: "bytes/s"),
+                                                   .constant(false)])]),
                           success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let update = try SimplestackRequests.nicUpdate(try await JSONObject.read(request))
