@@ -6,6 +6,10 @@ public enum Validation {
     /// A name as an ECMA regular expression (the OpenAPI document's `pattern`): letters, digits,
     /// `-`, `_` and `.`, not starting with `.` or `-`; `nameMaxLength` bounds its length.
     public static let namePattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+    /// A host a Simplestack path names (checked lower-cased): letters, digits, `.`, `-` and `_`, not
+    /// starting with `.` or `-`, at most `hostMaxLength` characters.
+    public static let hostPattern = "^[A-Za-z0-9_][A-Za-z0-9._-]*$"
+    public static let hostMaxLength = 253
     /// A guest's memory, MiB.
     public static let memoryMiB = 16...16_777_216
     /// A guest's virtual CPUs.

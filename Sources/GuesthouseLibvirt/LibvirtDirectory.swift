@@ -20,6 +20,8 @@ public struct LibvirtDirectory: HypervisorDirectory {
         self.stopTimeout = config.server.stopTimeoutSeconds
     }
 
+    public var familyNames: [String] { families.keys.sorted() }
+
     public func target(family name: String, host: String) throws -> HypervisorTarget {
         guard let family = families[name.lowercased()] else {
             let known = Set(families.keys).sorted().joined(separator: ", ")

@@ -7,6 +7,9 @@ import Hummingbird
 /// several values, anything else one.
 struct FormFields: Sendable {
     private(set) var values: [String: [String]] = [:]
+    /// The keys a JSON body gave as a number or boolean (their values are that JSON text), for
+    /// readers whose fields must be strings.
+    private(set) var nonStrings: Set<String> = []
 
     static let maxBody = 1 << 20
 
@@ -45,8 +48,12 @@ struct FormFields: Sendable {
             switch value {
             case .null: continue
             case .string(let s): fields.values[key] = [s]
-            case .number(let n): fields.values[key] = [n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)]
-            case .bool(let b): fields.values[key] = [String(b)]
+            case .number(let n):
+                fields.values[key] = [n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)]
+                fields.nonStrings.insert(key)
+            case .bool(let b):
+                fields.values[key] = [String(b)]
+                fields.nonStrings.insert(key)
             case .array(let items):
                 fields.values[key] = try items.map {
                     guard case .string(let s) = $0 else { throw GuesthouseError.invalid("\"\(key)\" must be a list of strings") }

@@ -39,7 +39,7 @@ public struct Operation: Sendable {
 
     public init(_ method: HTTPRequest.Method, _ path: String, id: String, summary: String, tag: String,
                 body: Schema? = nil, bodyRequired: Bool = true, success: (Int, Schema?), errors: [Int] = [],
-                etag: Bool = false, ifMatch: Bool = false) {
+                etag: Bool = false, ifMatch: Bool = false, parameters: [String: Schema] = [:]) {
         self.method = method
         self.path = path
         self.id = id
@@ -51,6 +51,7 @@ public struct Operation: Sendable {
         self.errors = errors
         self.etag = etag
         self.ifMatch = ifMatch
+        self.parameterSchemas = parameters
     }
 
     /// The path in Hummingbird's form (`:name` instead of `{name}`).
@@ -144,8 +145,9 @@ public final class OpenAPIDocument: @unchecked Sendable {
         }
         if op.acceptsAsync {
             parameters.append(.init(OpenAPI.Parameter(
-                name: "Prefer", context: .header, schema: .string(allowedValues: ["respond-async"]),
-                description: "respond-async: answer 202 with Location /operations/{id} (RFC 7240)")))
+                name: "Prefer", context: .header, schema: .string(),
+                description: "respond-async: answer 202 with Location /operations/{id} (RFC 7240); "
+                    + "other preferences are ignored")))
         }
         if op.ifMatch {
             parameters.append(.init(OpenAPI.Parameter(

@@ -24,6 +24,14 @@ public indirect enum Schema: Sendable {
     case constant(Bool)
     /// A value valid against at least one of these.
     case anyOf([Schema])
+    /// Valid against exactly one of these.
+    case oneOf([Schema])
+    /// Valid against all of these.
+    case allOf([Schema])
+    /// An RFC 3339 date-time.
+    case dateTime
+    /// An object of any keys whose values are all `values`.
+    case map(Schema)
 
     /// A name `Validation.name` accepts (guests, networks, volumes, snapshots).
     public static func name(description: String? = nil) -> Schema {
@@ -71,6 +79,14 @@ public indirect enum Schema: Sendable {
             return .boolean(allowedValues: [AnyCodable(value)])
         case .anyOf(let schemas):
             return .any(of: schemas.map(\.openAPI), core: .init())
+        case .oneOf(let schemas):
+            return .one(of: schemas.map(\.openAPI), core: .init())
+        case .allOf(let schemas):
+            return .all(of: schemas.map(\.openAPI), core: .init())
+        case .dateTime:
+            return .string(format: .dateTime)
+        case .map(let values):
+            return .object(additionalProperties: .init(values.openAPI))
         }
     }
 }

@@ -45,7 +45,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",
                           summary: "Delete a guest (stopped first) and its disks", tag: "simplestack",
-                          success: (204, nil), errors: [403, 404, 502], ifMatch: true)) { request, context in
+                          success: (204, nil), errors: [403, 404, 409, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             try await checkGuestIfMatch(request, context, hv)
             try await hv.deleteGuest(id: try parameter("guest_id", context))

@@ -40,7 +40,8 @@ extension SimplestackRoutes {
                               "link": .boolean(description: "true: up (when link_state is absent)"),
                               "ratelimit": .anyOf([.bounded(Validation.rateLimitBytes, description: "bytes/s"),
                                                    .constant(false)])]),
-                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
+                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let update = try SimplestackRequests.nicUpdate(try await JSONObject.read(request))
             try await checkInterfaceIfMatch(request, context, hv)
@@ -49,7 +50,8 @@ extension SimplestackRoutes {
             return JSONResponse.make(SimplestackNIC(nic))
         }
         api.add(Operation(.delete, p + "/{interface_id}", id: "interfaceDelete", summary: "Detach an interface",
-                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors, ifMatch: true)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors, ifMatch: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             try await checkInterfaceIfMatch(request, context, hv)
             try await hv.deleteInterface(guestID: try guestID(context), mac: try parameter("interface_id", context))
@@ -67,6 +69,11 @@ extension SimplestackRoutes {
             JSONResponse.body(SimplestackNIC(try await hv.interface(guestID: guest, mac: mac)))
         }
     }
+}
+
+extension SimplestackRoutes {
+    /// A MAC address, as the handlers that change an interface parse its path parameter.
+    static let macSchema = Schema.text(description: "the interface's MAC", pattern: Validation.macPattern)
 }
 
 extension SimplestackRequests {
