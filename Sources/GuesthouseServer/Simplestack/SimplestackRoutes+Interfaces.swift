@@ -27,7 +27,8 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/guests/\(id)/network_interfaces/\(nic.mac)")
         }
         api.add(Operation(.get, p + "/{interface_id}", id: "interfaceInfo", summary: "One interface (by MAC)",
-                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors, etag: true)) { request, context in
+                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors, etag: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             return JSONResponse.make(SimplestackNIC(
                 try await hv.interface(guestID: try guestID(context), mac: try parameter("interface_id", context))),

@@ -22,7 +22,7 @@ extension VmangoRoutes {
                 : .string(enumeration: providers.providerNames.sorted()),
             "name": .text(length: 1...Validation.nameMaxLength, pattern: MachineImage.Name.pattern),
         ]
-        upload.errors.append(404)
+        upload.errors += [404, 501]
         api.add(upload) { request, _ in
             _ = try await user(request)
             guard let uploads = providers as? any MachineImageUploads else {

@@ -66,7 +66,8 @@ struct VmangoRoutes: Sendable {
                           success: (201, VmangoSchemas.message),
                           errors: [400, 404, 409, 502])) { request, _ in
             let creator = try await user(request)
-            let fields = try await FormFields.read(request)
+            // Keys it does not read may hold anything, as the document's body schema allows.
+            let fields = try await FormFields.read(request, rejectingShapes: false)
             let (provider, machineRequest) = try MachineForm.request(fields, config: config, creator: creator,
                                                                     providers: providers.providerNames)
             let machine = try await providers.create(provider: provider, machineRequest)
