@@ -21,12 +21,15 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let audit = audit ?? AuditLog(logger: Logger(label: "guesthouse.audit"))
     router.add(middleware: AuditMiddleware(log: audit, clientAddress: ClientAddress(trustedProxies: config.server.trustedProxies)))
     let families = directory.familyNames
+    let providerNames = (machines ?? NoMachineProviders()).providerNames.sorted()
     let document = OpenAPIDocument(
         schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a },
         pathParameters: [
             "hypervisor": families.isEmpty ? .string() : .string(description: "the hypervisor family", enumeration: families),
             "host": .text(description: "localhost, or a host [simplestack] hosts allows",
                           length: 1...Validation.hostMaxLength, pattern: Validation.hostPattern),
+            "provider": providerNames.isEmpty ? .string()
+                : .string(description: "a configured provider", enumeration: providerNames),
         ])
     router.add(middleware: ErrorMiddleware(routes: document))
     let api = APIRoutes(router: router, document: document)
