@@ -146,7 +146,7 @@ extension LibvirtHypervisor: GuestDisks {
     static func resize(_ conn: Connection, _ domain: Domain, target: String, bytes: UInt64) throws {
         let element = try diskElement(domain, target: target)
         guard let volume = volume(conn, for: element) else {
-            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be resized")
+            throw GuesthouseError.conflict("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be resized")
         }
         let capacity = try volume.info().capacity
         if bytes < capacity {
@@ -168,7 +168,7 @@ extension LibvirtHypervisor: GuestDisks {
         }
         let element = try diskElement(domain, target: target)
         guard let old = volume(conn, for: element) else {
-            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume")
+            throw GuesthouseError.conflict("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be renamed")
         }
         let pool = try conn.storagePool(name: old.poolName())
         if (try? pool.volume(name: name)) != nil {

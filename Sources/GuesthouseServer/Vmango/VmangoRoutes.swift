@@ -84,7 +84,7 @@ struct VmangoRoutes: Sendable {
         }
         api.add(Operation(.delete, one, id: "machineDelete",
                           summary: "Delete a machine, its volumes and its DHCP entry", tag: "vmango",
-                          success: (204, nil), errors: [400, 404, 502], ifMatch: true)) { request, context in
+                          success: (204, nil), errors: [400, 404, 409, 502], ifMatch: true)) { request, context in
             _ = try await user(request)
             try await checkIfMatch(request, context)
             try await providers.delete(provider: try context.parameters.require("provider"),
