@@ -28,6 +28,8 @@ public enum Validation {
     public static let tagPattern = "^[^/\\u0000-\\u001F]*$"
     /// A MAC address: six pairs of hex digits separated by `:` or `-`.
     public static let macPattern = "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$"
+    /// A unicast MAC address (the first octet even), as a new interface needs (libvirt's schema).
+    public static let unicastMACPattern = "^[0-9A-Fa-f][02468ACEace]([:-][0-9A-Fa-f]{2}){5}$"
 
     /// A guest, network, volume or snapshot name: 1-64 characters of letters, digits, `-`, `_` and `.`,
     /// not starting with `.` or `-`.

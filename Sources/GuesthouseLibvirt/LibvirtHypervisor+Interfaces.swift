@@ -25,7 +25,7 @@ extension LibvirtHypervisor: GuestInterfaces {
 
     public func createInterface(guestID: String, network: String, mac: String?) async throws -> GuestNIC {
         try Validation.name(network, field: "network")
-        let mac = try mac.map(Self.normalizedMAC) ?? Self.randomMAC()
+        let mac = try mac.map { try Self.normalizedMAC($0, pattern: Validation.unicastMACPattern) } ?? Self.randomMAC()
         return try await withConnection("interface create") { conn in
             let domain = try Self.lookup(conn, id: guestID)
             do {
@@ -176,10 +176,12 @@ extension LibvirtHypervisor: GuestInterfaces {
         throw GuesthouseError.notFound("guest '\(guest)' has no interface \(mac)")
     }
 
-    /// A MAC in lower case with colons; accepts '-' separators. Throws `invalidArguments` otherwise.
-    static func normalizedMAC(_ text: String) throws -> String {
-        guard let pattern = try? Regex(Validation.macPattern), (try? pattern.wholeMatch(in: text)) != nil else {
-            throw GuesthouseError.invalid("'\(text)' is not a MAC address")
+    /// A MAC in lower case with colons; accepts '-' separators. Throws `invalidArguments` when it
+    /// does not match `pattern` (by default any MAC; `Validation.unicastMACPattern` for a new one).
+    static func normalizedMAC(_ text: String, pattern: String = Validation.macPattern) throws -> String {
+        guard let regex = try? Regex(pattern), (try? regex.wholeMatch(in: text)) != nil else {
+            let what = pattern == Validation.macPattern ? "a MAC address" : "a unicast MAC address (first octet even)"
+            throw GuesthouseError.invalid("'\(text)' is not \(what)")
         }
         return text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "-" }).joined(separator: ":")
     }

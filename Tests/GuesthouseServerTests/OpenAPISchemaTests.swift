@@ -107,3 +107,21 @@ import Testing
         }
     }
 }
+
+extension OpenAPISchemaTests {
+    /// A new interface needs a unicast MAC (libvirt's schema refuses a multicast one with a 502 otherwise).
+    @Test func aMulticastMACForANewInterfaceIsA400() async throws {
+        try await SurfaceHarness.withTestDriver { c in
+            #expect(try await c.put("/test/localhost/guests/guest1/power", #"{"state": "force_stop"}"#).status == 200)
+            let nics = "/test/localhost/guests/guest1/network_interfaces"
+            let before = try await c.get(nics).array.count
+            let res = try await c.post(nics, #"{"network": "isolated", "mac": "07:99:e6:d0:d7:ce"}"#)
+            #expect(res.status == 400)
+            #expect(try await c.get(nics).array.count == before)
+            let made = try await c.post(nics, #"{"network": "isolated", "mac": "06-99-E6-D0:d7:Ce"}"#)
+            #expect(made.status == 201)
+            #expect(made.object["id"] as? String == "06:99:e6:d0:d7:ce")
+            #expect(try await c.get(nics).array.count == before + 1)
+        }
+    }
+}

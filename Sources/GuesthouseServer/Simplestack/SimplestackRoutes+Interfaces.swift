@@ -15,7 +15,7 @@ extension SimplestackRoutes {
                           tag: "simplestack",
                           body: JSONObject.schema(["network": .name(),
                                                    "mac": .text(description: "default: 52:54:00:xx:xx:xx",
-                                                                pattern: Validation.macPattern)],
+                                                                pattern: Validation.unicastMACPattern)],
                                                   required: ["network"]),
                           success: (201, .ref("NetworkInterface")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
