@@ -1,6 +1,9 @@
 import Foundation
+import GuesthouseConfig
 import GuesthouseCore
+import Hummingbird
 import HummingbirdTesting
+import NIOCore
 @testable import GuesthouseServer
 import OpenAPIKit30
 import Testing
@@ -94,6 +97,27 @@ import Testing
         for bad in ["", "2026-11-30", "2026-11-30T16:00:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
                     "2026-11-30T24:00:00Z", "2026-11-30T16:00:00.Z", "2026-11-30T16:00:00+1:00", "2026-11-30 16:00:00Z"] {
             #expect(RFC3339Time.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func anOperationIsItsOwnersAnotherUserGets404AndWrongCredentials401() async throws {
+        let server = try TestServer { config in
+            config.users["other"] = UserConfig(name: "other", passwordHash: TestServer.passwordHash)
+        }
+        try await server.run { client in
+            let storages = try await client.call(.get, "/test/localhost/storages")
+            let storage = try #require((storages.json as? [[String: Any]])?.first?["id"] as? String)
+            var async = TestServer.auth
+            async[.init("Prefer")!] = "respond-async"
+            let started = try await client.execute(uri: "/test/localhost/storages/\(storage)/images?name=op-x", method: .post,
+                                                   headers: async, body: ByteBuffer(string: "not an image")) { $0 }
+            #expect(started.status == .accepted)
+            let location = try #require(started.headers[.location])
+            #expect(try await client.call(.get, location).status == .ok)
+            func token(_ text: String) -> HTTPFields { [.init("x-simplestack-hypervisor-token")!: Data(text.utf8).base64EncodedString()] }
+            #expect(try await client.call(.get, location, headers: token("other:\(TestServer.password)")).status == .notFound)
+            #expect(try await client.call(.get, location, headers: token("admin:wrong")).status == .unauthorized)
+            #expect(try await client.call(.get, location, headers: [:]).status == .unauthorized)
         }
     }
 
