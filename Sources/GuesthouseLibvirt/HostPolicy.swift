@@ -28,7 +28,7 @@ public struct HostPolicy: Sendable {
     /// Throws `invalidArguments` for a malformed host and `forbidden` for one not allowed.
     public func check(_ host: String) throws {
         let lower = host.lowercased()
-        let valid = !lower.isEmpty && lower.utf8.count <= 253 && lower.unicodeScalars.allSatisfy(Self.isHostCharacter)
+        let valid = !lower.isEmpty && lower.utf8.count <= Validation.hostMaxLength && lower.unicodeScalars.allSatisfy(Self.isHostCharacter)
             && !lower.hasPrefix("-") && !lower.hasPrefix(".")
         guard valid else { throw GuesthouseError.invalid("host '\(host)' is not a host name or IPv4 address") }
         guard patterns.contains(where: { matches(lower, $0) }) else {

@@ -24,6 +24,8 @@ public struct LibvirtDirectory: HypervisorDirectory {
         self.stopTimeout = config.server.stopTimeoutSeconds
     }
 
+    public var familyNames: [String] { families.keys.sorted() }
+
     public func target(family name: String, host: String) throws -> HypervisorTarget {
         let key = name + "\u{0}" + host
         if let known = resolved.withLock({ $0[key] }) { return known }

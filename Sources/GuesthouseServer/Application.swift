@@ -22,7 +22,17 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     // Outside the error middleware too, so the audit sees the status it answers with.
     let audit = audit ?? AuditLog(logger: Logger(label: "guesthouse.audit"))
     router.add(middleware: AuditMiddleware(log: audit, clientAddress: ClientAddress(trustedProxies: config.server.trustedProxies)))
-    let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
+    let families = directory.familyNames
+    let providerNames = (machines ?? NoMachineProviders()).providerNames.sorted()
+    let document = OpenAPIDocument(
+        schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a },
+        pathParameters: [
+            "hypervisor": families.isEmpty ? .string() : .string(description: "the hypervisor family", enumeration: families),
+            "host": .text(description: "localhost, or a host [simplestack] hosts allows",
+                          length: 1...Validation.hostMaxLength, pattern: Validation.hostPattern),
+            "provider": providerNames.isEmpty ? .string()
+                : .string(description: "a configured provider", enumeration: providerNames),
+        ])
     router.add(middleware: ErrorMiddleware(routes: document))
     let api = APIRoutes(router: router, document: document)
 
@@ -33,7 +43,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
 
     SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
                       eventHeartbeat: eventHeartbeat).register(api)
-    OperationRoutes(registry: operations).register(api)
+    OperationRoutes(registry: operations, authenticator: authenticator).register(api)
     // One set of providers and one session codec for vmango's JSON API and its web pages.
     let providers = machines ?? NoMachineProviders()
     let sessions = config.server.sessionSecret.map(SessionCodec.init)

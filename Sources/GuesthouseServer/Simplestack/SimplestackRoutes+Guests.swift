@@ -46,7 +46,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",
                           summary: "Delete a guest (stopped first) and its disks", tag: "simplestack",
-                          success: (204, nil), errors: [403, 404, 502], ifMatch: true)) { request, context in
+                          success: (204, nil), errors: [403, 404, 409, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             try await checkGuestIfMatch(request, context, hv)
             try await hv.deleteGuest(id: try parameter("guest_id", context))
@@ -67,7 +67,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p + "/{guest_id}/reboot", id: "guestReboot",
                           summary: "Reboot; {\"force\": true} resets at once", tag: "simplestack",
-                          body: .object(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
+                          body: JSONObject.schema(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
                           errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let force = try await JSONObject.read(request, required: false).bool("force") ?? false
