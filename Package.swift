@@ -121,6 +121,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
             ],
             resources: [
                 .embedInCode("Web/Resources/console-vnc.js"),

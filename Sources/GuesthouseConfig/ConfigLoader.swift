@@ -1,4 +1,5 @@
 import Foundation
+import GuesthouseCore
 import TOMLKit
 
 /// A configuration problem, naming the file and the key.
@@ -174,7 +175,7 @@ struct TableReader {
                     "\(file): server.info_cache_ms is deprecated and ignored: guests are served from a view "
                     + "that libvirt's events keep current; remove the key")
             }
-            if let t = try int(s, "stop_timeout", path: "server", range: 1...3600) {
+            if let t = try int(s, "stop_timeout", path: "server", range: Validation.stopTimeoutSeconds) {
                 config.server.stopTimeoutSeconds = Double(t)
             }
         }
@@ -197,9 +198,9 @@ struct TableReader {
             try onlyKeys(t, ["memory", "cpus", "disk_size"], path: path)
             config.plans[name] = PlanConfig(
                 name: name,
-                memoryMiB: try int(t, "memory", path: path, range: 16...16_777_216, required: true)!,
-                cpus: try int(t, "cpus", path: path, range: 1...1024, required: true)!,
-                diskSizeGiB: try int(t, "disk_size", path: path, range: 1...65536, required: true)!)
+                memoryMiB: try int(t, "memory", path: path, range: Validation.memoryMiB, required: true)!,
+                cpus: try int(t, "cpus", path: path, range: Validation.cpus, required: true)!,
+                diskSizeGiB: try int(t, "disk_size", path: path, range: Validation.diskGiB, required: true)!)
         }
         for (name, t) in try named(root, "ssh_key") {
             let path = "ssh_key.\(name)"

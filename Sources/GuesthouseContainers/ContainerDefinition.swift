@@ -97,25 +97,24 @@ struct ContainerDefinition: Sendable, Equatable {
     }
 
     static func parse(_ xml: String, bridgeToVNI: (String) -> Int?) -> Parsed {
-        guard let tree = try? XMLTree.parse(xml) else { return Parsed() }
+        guard let definition = try? DomainDefinition(xml: xml) else { return Parsed() }
+        return parse(definition, bridgeToVNI: bridgeToVNI)
+    }
+
+    /// What a parsed definition (e.g. the host view's) says of a container.
+    static func parse(_ definition: DomainDefinition, bridgeToVNI: (String) -> Int?) -> Parsed {
         var parsed = Parsed()
-        if let memory = tree.child("memory") {
-            let unit = memory["unit"] ?? "KiB"
-            let value = UInt64(memory.trimmedText) ?? 0
-            parsed.memoryKiB = switch unit { case "MiB": value * 1024; case "GiB": value * 1024 * 1024; default: value }
-        }
-        let interface = tree.path("devices", "interface")
-        parsed.mac = interface?.child("mac")?["address"]
-        parsed.bridge = interface?.child("source")?["bridge"]
-        if let ip = interface?.child("ip"), let address = ip["address"] {
-            parsed.ip = ip["prefix"].map { "\(address)/\($0)" } ?? address
-        }
-        parsed.gateway = interface?.children("route").first { $0["prefix"] == "0" }?["gateway"]
-        parsed.mtu = interface?.child("mtu")?["size"].flatMap { Int($0) }
+        parsed.memoryKiB = definition.memoryKiB
+        let interface = definition.interfaces.first
+        parsed.mac = interface.flatMap { $0.mac.isEmpty ? nil : $0.mac }
+        parsed.bridge = interface?.bridge
+        parsed.ip = interface?.address
+        parsed.gateway = interface?.gateway
+        parsed.mtu = interface?.mtu
         parsed.vlan = parsed.bridge.flatMap(bridgeToVNI)
-        if let md = tree.child("metadata")?.children.first(where: { $0.name.hasSuffix("container") }) {
-            if parsed.vlan == nil { parsed.vlan = md["vlan"].flatMap { Int($0) } }
-            parsed.creator = md["creator"]
+        if let metadata = definition.metadata[namespace] {
+            if parsed.vlan == nil { parsed.vlan = metadata["vlan"].flatMap { Int($0) } }
+            parsed.creator = metadata["creator"]
         }
         return parsed
     }

@@ -90,8 +90,16 @@ public struct LibvirtContainerService: ContainerService {
         return try await container(id: spec.id)
     }
 
+    /// The running containers, from the host's view (kept by libvirt's events; each write of this
+    /// server re-read before it answered).
     public func runningIDs() async throws -> [Int] {
-        try await withConnection("list containers") { conn in
+        if let view = try await host.readyView() {
+            return view.domains().compactMap { domain in
+                guard LibvirtHypervisor.guestState(domain.state) != .stopped else { return nil }
+                return ContainerDefinition.id(fromName: domain.definition.name)
+            }.sorted()
+        }
+        return try await withConnection("list containers", readOnly: true) { conn in
             try conn.allDomains().compactMap { domain in
                 guard let id = ContainerDefinition.id(fromName: domain.name), (try? domain.isActive()) == true else { return nil }
                 return id
@@ -99,29 +107,46 @@ public struct LibvirtContainerService: ContainerService {
         }
     }
 
+    /// The container's definition and state from the host's view (one the view does not hold is
+    /// looked up in libvirt, whose answer a 404 is); a running container's memory and CPU use, which
+    /// change without events, are read from libvirt.
     public func container(id: Int) async throws -> Container {
         let config = self.config
-        return try await withDomain(id, "container info") { domain in
-            let info = try domain.runtimeInfo()
-            let parsed = ContainerDefinition.parse(try domain.xml()) { bridge in
-                config.vnis.first { config.bridgeName(vni: $0) == bridge }
+        let vni: @Sendable (String) -> Int? = { bridge in config.vnis.first { config.bridgeName(vni: $0) == bridge } }
+        let viewed = try await host.readyView()?.domain(id: ContainerDefinition.name(id))
+        guard let viewed else {
+            return try await withDomain(id, "container info", readOnly: true) { domain in
+                let info = try domain.runtimeInfo()
+                let definition = try DomainDefinition(xml: try domain.xml())
+                return Self.container(id: id, definition, info.state, vni: vni, usage: info)
             }
-            let state = Container.State(LibvirtHypervisor.guestState(info.state))
-            var container = Container(id: id, name: ContainerDefinition.name(id), state: state,
-                                      memoryLimitBytes: info.maxMemoryKiB * 1024)
-            container.vlan = parsed.vlan
-            container.ip = parsed.ip
-            container.gateway = parsed.gateway
-            container.mac = parsed.mac
-            container.bridge = parsed.bridge
-            container.mtu = parsed.mtu
-            container.creator = parsed.creator
-            if state == .running || state == .paused {
-                container.memoryBytes = info.memoryKiB * 1024
-                container.cpuSeconds = Double(info.cpuTimeNanoseconds) / 1e9
-            }
-            return container
         }
+        var usage: DomainRuntimeInfo?
+        if LibvirtHypervisor.guestState(viewed.state) != .stopped {
+            usage = try await withDomain(id, "container usage", readOnly: true) { try $0.runtimeInfo() }
+        }
+        return Self.container(id: id, viewed.definition, usage?.state ?? viewed.state, vni: vni, usage: usage)
+    }
+
+    /// The container a definition and state describe; with `usage`, a running one's memory and CPU use.
+    static func container(id: Int, _ definition: DomainDefinition, _ domainState: DomainState,
+                          vni: (String) -> Int?, usage: DomainRuntimeInfo?) -> Container {
+        let parsed = ContainerDefinition.parse(definition, bridgeToVNI: vni)
+        let state = Container.State(LibvirtHypervisor.guestState(domainState))
+        var container = Container(id: id, name: ContainerDefinition.name(id), state: state,
+                                  memoryLimitBytes: definition.memoryKiB * 1024)
+        container.vlan = parsed.vlan
+        container.ip = parsed.ip
+        container.gateway = parsed.gateway
+        container.mac = parsed.mac
+        container.bridge = parsed.bridge
+        container.mtu = parsed.mtu
+        container.creator = parsed.creator
+        if let usage, state == .running || state == .paused {
+            container.memoryBytes = usage.memoryKiB * 1024
+            container.cpuSeconds = Double(usage.cpuTimeNanoseconds) / 1e9
+        }
+        return container
     }
 
     public func start(id: Int) async throws {
@@ -177,9 +202,10 @@ public struct LibvirtContainerService: ContainerService {
     }
 
     /// Runs `body` on the libvirt executor with the container's domain; 404 when there is none.
-    func withDomain<T: Sendable>(_ id: Int, _ operation: String,
+    /// Unless `readOnly`, the host's view re-reads the domain before the call answers.
+    func withDomain<T: Sendable>(_ id: Int, _ operation: String, readOnly: Bool = false,
                                  _ body: @escaping @Sendable (Domain) throws -> T) async throws -> T {
-        try await withConnection(operation) { conn in
+        try await withConnection(operation, readOnly: readOnly) { conn in
             let domain: Domain
             do {
                 domain = try conn.domain(name: ContainerDefinition.name(id))
@@ -187,14 +213,15 @@ public struct LibvirtContainerService: ContainerService {
                 guard error.kind == .notFound else { throw error }
                 throw GuesthouseError.notFound("container \(id) not found")
             }
+            if !readOnly { LibvirtHypervisor.touched(domain) }
             return try body(domain)
         }
     }
 
     /// Runs `body` with a connection to the containers' URI on the one path every interface takes
     /// (`LibvirtHypervisor`: the pool's connection, the executor, deadlines, one error mapping).
-    func withConnection<T: Sendable>(_ operation: String,
+    func withConnection<T: Sendable>(_ operation: String, readOnly: Bool = false,
                                      _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try await host.withConnection(operation, body)
+        try await host.withConnection(operation, readOnly: readOnly, body)
     }
 }

@@ -42,6 +42,13 @@ public protocol HypervisorDirectory: Sendable {
     /// The hypervisor for an authenticated request. `credentials` are passed on when the target
     /// checks them itself.
     func hypervisor(for target: HypervisorTarget, credentials: Credentials?) async throws -> any Hypervisor
+    /// Every family name a path may use (aliases included), for the OpenAPI document; empty when
+    /// the directory does not list them.
+    var familyNames: [String] { get }
+}
+
+extension HypervisorDirectory {
+    public var familyNames: [String] { [] }
 }
 
 /// A resolved Simplestack endpoint.

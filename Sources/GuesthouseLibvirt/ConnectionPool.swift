@@ -156,6 +156,18 @@ public final class ConnectionPool: Sendable {
         view?.detach()
     }
 
+    /// The view for `uri` and these credentials when its connection is open and alive and it holds
+    /// a full read kept by events: the hot path of every list and info, one lock and no task.
+    func readyView(uri: String, credentials: LibvirtCredentials?) -> HostView? {
+        let key = Key(uri: uri, credentials: credentials)
+        let view = state.withLock { state -> HostView? in
+            guard let conn = state.open[key], conn.isAlive else { return nil }
+            return state.views[key]
+        }
+        guard let view, view.isReadyAndEventDriven else { return nil }
+        return view
+    }
+
     /// The view of the host behind `uri` as these credentials see it (made on first use; it holds
     /// guests once a connection for the same key opened).
     public func view(uri: String, credentials: LibvirtCredentials? = nil) -> HostView {

@@ -93,6 +93,9 @@ public final class HostView: Sendable {
     /// Whether the view holds a full read of its current connection.
     public var isReady: Bool { state.withLock { $0.ready } }
 
+    /// Whether the view holds a full read and events keep it (one lock).
+    var isReadyAndEventDriven: Bool { state.withLock { $0.ready && $0.eventDriven } }
+
     /// Whether events keep this view (false for drivers without domain events: read libvirt instead).
     public var isEventDriven: Bool { state.withLock { $0.eventDriven } }
 
@@ -483,12 +486,30 @@ public final class HostView: Sendable {
     }
 
     /// "8d0c...-..." for a dashed or undashed UUID, nil for anything else (a name).
+    /// Checked on the UTF-8 bytes (Foundation's UUID parser runs sscanf: seen in profiles of guest info).
     static func uuidKey(_ id: String) -> String? {
-        let lower = id.lowercased()
-        if lower.count == 36, UUID(uuidString: lower) != nil { return lower }
-        guard lower.count == 32, lower.allSatisfy(\.isHexDigit) else { return nil }
-        var dashed = lower
-        for offset in [8, 13, 18, 23] { dashed.insert("-", at: dashed.index(dashed.startIndex, offsetBy: offset)) }
-        return dashed
+        let bytes = id.utf8
+        let isHex: (UInt8) -> Bool = { b in
+            (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
+        }
+        let dashes = [8, 13, 18, 23]
+        switch bytes.count {
+        case 36:
+            for (offset, byte) in bytes.enumerated() {
+                guard dashes.contains(offset) ? byte == UInt8(ascii: "-") : isHex(byte) else { return nil }
+            }
+            return id.lowercased()
+        case 32:
+            guard bytes.allSatisfy(isHex) else { return nil }
+            var dashed: [UInt8] = []
+            dashed.reserveCapacity(36)
+            for (offset, byte) in bytes.enumerated() {
+                if offset == 8 || offset == 12 || offset == 16 || offset == 20 { dashed.append(UInt8(ascii: "-")) }
+                dashed.append(byte | 0x20)  // lower case; digits are unchanged by it
+            }
+            return String(decoding: dashed, as: UTF8.self)
+        default:
+            return nil
+        }
     }
 }

@@ -10,6 +10,10 @@ public struct LibvirtDirectory: HypervisorDirectory {
     let hosts: HostPolicy
     let operationTimeout: Double
     let stopTimeout: Double
+    /// Targets already resolved, by family and host as the request spelled them (the families and
+    /// the host policy never change while the server runs); at most `remembered` of them.
+    private let resolved = Locked<[String: HypervisorTarget]>([:])
+    private static let remembered = 1024
 
     public init(config: Config, pool: ConnectionPool, executor: LibvirtExecutor, operationTimeout: Double = 60) {
         self.pool = pool
@@ -20,7 +24,20 @@ public struct LibvirtDirectory: HypervisorDirectory {
         self.stopTimeout = config.server.stopTimeoutSeconds
     }
 
+    public var familyNames: [String] { families.keys.sorted() }
+
     public func target(family name: String, host: String) throws -> HypervisorTarget {
+        let key = name + "\u{0}" + host
+        if let known = resolved.withLock({ $0[key] }) { return known }
+        let target = try resolve(family: name, host: host)
+        resolved.withLock { table in
+            if table.count >= Self.remembered { table.removeAll(keepingCapacity: true) }
+            table[key] = target
+        }
+        return target
+    }
+
+    private func resolve(family name: String, host: String) throws -> HypervisorTarget {
         guard let family = families[name.lowercased()] else {
             let known = Set(families.keys).sorted().joined(separator: ", ")
             throw GuesthouseError.notFound("unknown hypervisor family '\(name)' (known: \(known))")

@@ -7,6 +7,12 @@ enum LibvirtErrorMapping {
         guard let error = error as? LibvirtError else { return error }
         // A pool without room is the client's to fix (a smaller disk, another pool): 409, not 502.
         if PoolRoom.isOutOfSpace(error) { return GuesthouseError.conflict("\(operation): \(error.message)") }
+        // More CPUs than this host's driver allows (test driver: "exceeds maximum supported amount",
+        // qemu: "greater than max allowable vcpus"): the host's limit, as a full pool is.
+        if error.kind == .invalidArgument,
+           error.message.contains("exceeds maximum supported") || error.message.contains("greater than max allowable") {
+            return GuesthouseError.conflict("\(operation): \(error.message)")
+        }
         switch error.kind {
         case .notFound: return GuesthouseError.notFound(error.message)
         case .unsupported:

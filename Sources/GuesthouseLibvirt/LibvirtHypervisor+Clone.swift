@@ -25,7 +25,7 @@ extension LibvirtHypervisor: GuestCloning {
                     guard let target = disk.child("target")?["dev"] else { continue }
                     guard let source = Self.volume(conn, for: disk) else {
                         if disk.child("source") == nil { continue }
-                        throw GuesthouseError.notImplemented("disk \(target) is not a storage volume; it cannot be copied")
+                        throw GuesthouseError.conflict("disk \(target) is not a storage volume; it cannot be copied")
                     }
                     let pool = try conn.storagePool(name: source.poolName())
                     let format = (try? XMLTree.parse(source.xml()).path("target", "format")?["type"]) ?? nil

@@ -17,9 +17,9 @@ extension LibvirtHypervisor: GuestDisks {
     }
 
     public func createDisk(guestID: String, _ spec: DiskSpec) async throws -> GuestDiskInfo {
-        try Validation.range(spec.sizeGiB, 1...65536, field: "size")
+        try Validation.range(spec.sizeGiB, Validation.diskGiB, field: "size")
         let format = spec.format ?? "qcow2"
-        guard format == "qcow2" || format == "raw" else { throw GuesthouseError.invalid("\"format\" must be qcow2 or raw") }
+        guard DiskSpec.formats.contains(format) else { throw GuesthouseError.invalid("\"format\" must be qcow2 or raw") }
         if let pool = spec.pool { try Validation.name(pool, field: "pool") }
         let qemuDriver = usesQemuDriver
         return try await withConnection("disk create") { conn in
@@ -117,7 +117,7 @@ extension LibvirtHypervisor: GuestDisks {
     }
 
     public func updateDisk(guestID: String, diskID: String, sizeGiB: Int?, name: String?) async throws -> GuestDiskInfo {
-        if let sizeGiB { try Validation.range(sizeGiB, 1...65536, field: "size") }
+        if let sizeGiB { try Validation.range(sizeGiB, Validation.diskGiB, field: "size") }
         if let name { try Validation.name(name) }
         return try await withConnection("disk update") { conn in
             let domain = try Self.lookup(conn, id: guestID)
@@ -146,7 +146,7 @@ extension LibvirtHypervisor: GuestDisks {
     static func resize(_ conn: Connection, _ domain: Domain, target: String, bytes: UInt64) throws {
         let element = try diskElement(domain, target: target)
         guard let volume = volume(conn, for: element) else {
-            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be resized")
+            throw GuesthouseError.conflict("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be resized")
         }
         let capacity = try volume.info().capacity
         if bytes < capacity {
@@ -168,7 +168,7 @@ extension LibvirtHypervisor: GuestDisks {
         }
         let element = try diskElement(domain, target: target)
         guard let old = volume(conn, for: element) else {
-            throw GuesthouseError.invalid("disk \(target) of guest '\(domain.name)' is not a storage volume")
+            throw GuesthouseError.conflict("disk \(target) of guest '\(domain.name)' is not a storage volume; it cannot be renamed")
         }
         let pool = try conn.storagePool(name: old.poolName())
         if (try? pool.volume(name: name)) != nil {

@@ -25,7 +25,7 @@ extension LibvirtHypervisor: GuestArchiving {
             for element in (tree.child("devices")?.children("disk") ?? []) where (element["device"] ?? "disk") == "disk" {
                 guard let target = element.child("target")?["dev"] else { continue }
                 guard let volume = Self.volume(conn, for: element) else {
-                    throw GuesthouseError.notImplemented("disk \(target) is not a storage volume; it cannot be exported")
+                    throw GuesthouseError.conflict("disk \(target) is not a storage volume; it cannot be exported")
                 }
                 let format = (try? XMLTree.parse(volume.xml()).path("target", "format")?["type"]) ?? nil
                 let info = try volume.info()

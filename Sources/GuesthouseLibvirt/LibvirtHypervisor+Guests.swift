@@ -26,10 +26,11 @@ extension LibvirtHypervisor {
     /// The view of this host for this request's connection, once it holds a full read; nil where
     /// the driver has no events (read libvirt then).
     public func readyView() async throws -> HostView? {
+        if let view = pool.readyView(uri: uri, credentials: credentials) { return view }  // the hot path
         _ = try await pool.connection(uri: uri, credentials: credentials)
         let view = pool.view(uri: uri, credentials: credentials)
         guard view.isEventDriven else { return nil }
-        if view.isReady { return view }  // the hot path: no task, no timer
+        if view.isReady { return view }  // no task, no timer
         try await withTimeout(pool.deadlines, seconds: operationTimeout, what: "reading the guests of \(uri)") {
             try await view.waitUntilReady()
         }
@@ -38,9 +39,9 @@ extension LibvirtHypervisor {
 
     public func createGuest(_ spec: GuestSpec) async throws -> Guest {
         try Validation.name(spec.name)
-        try Validation.range(spec.memoryMiB, 16...16_777_216, field: "memory")
-        try Validation.range(spec.cpus, 1...1024, field: "cpus")
-        if let hdd = spec.hddGiB { try Validation.range(hdd, 1...65536, field: "hdd") }
+        try Validation.range(spec.memoryMiB, Validation.memoryMiB, field: "memory")
+        try Validation.range(spec.cpus, Validation.cpus, field: "cpus")
+        if let hdd = spec.hddGiB { try Validation.range(hdd, Validation.diskGiB, field: "hdd") }
         if let network = spec.network { try Validation.name(network, field: "network") }
         if domainType == "lxc" {
             throw GuesthouseError.notImplemented(
@@ -90,9 +91,9 @@ extension LibvirtHypervisor {
 
     public func updateGuest(id: String, _ update: GuestUpdate) async throws -> Guest {
         if let name = update.name { try Validation.name(name) }
-        if let memory = update.memoryMiB { try Validation.range(memory, 16...16_777_216, field: "memory") }
-        if let cpus = update.cpus { try Validation.range(cpus, 1...1024, field: "cpus") }
-        if let hdd = update.hddGiB { try Validation.range(hdd, 1...65536, field: "hdd") }
+        if let memory = update.memoryMiB { try Validation.range(memory, Validation.memoryMiB, field: "memory") }
+        if let cpus = update.cpus { try Validation.range(cpus, Validation.cpus, field: "cpus") }
+        if let hdd = update.hddGiB { try Validation.range(hdd, Validation.diskGiB, field: "hdd") }
         return try await withConnection("guest update") { conn in
             let domain = try Self.lookup(conn, id: id)
             if let hdd = update.hddGiB { try Self.resizeLastDisk(conn, domain, gib: hdd) }

@@ -25,7 +25,7 @@ extension LibvirtHypervisor: GuestInterfaces {
 
     public func createInterface(guestID: String, network: String, mac: String?) async throws -> GuestNIC {
         try Validation.name(network, field: "network")
-        let mac = try mac.map(Self.normalizedMAC) ?? Self.randomMAC()
+        let mac = try mac.map { try Self.normalizedMAC($0, pattern: Validation.unicastMACPattern) } ?? Self.randomMAC()
         return try await withConnection("interface create") { conn in
             let domain = try Self.lookup(conn, id: guestID)
             do {
@@ -54,7 +54,7 @@ extension LibvirtHypervisor: GuestInterfaces {
     public func updateInterface(guestID: String, mac: String, _ update: NICUpdate) async throws -> GuestNIC {
         if let network = update.network { try Validation.name(network, field: "network") }
         if case .some(.some(let rate)) = update.rateLimitBytes {
-            try Validation.range(rate, 1...Int(Int32.max), field: "ratelimit")
+            try Validation.range(rate, Validation.rateLimitBytes, field: "ratelimit")
         }
         let mac = try Self.normalizedMAC(mac)
         return try await withConnection("interface update") { conn in
@@ -176,13 +176,14 @@ extension LibvirtHypervisor: GuestInterfaces {
         throw GuesthouseError.notFound("guest '\(guest)' has no interface \(mac)")
     }
 
-    /// A MAC in lower case with colons; accepts '-' separators. Throws `invalidArguments` otherwise.
-    static func normalizedMAC(_ text: String) throws -> String {
-        let parts = text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "-" })
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
-            throw GuesthouseError.invalid("'\(text)' is not a MAC address")
+    /// A MAC in lower case with colons; accepts '-' separators. Throws `invalidArguments` when it
+    /// does not match `pattern` (by default any MAC; `Validation.unicastMACPattern` for a new one).
+    static func normalizedMAC(_ text: String, pattern: String = Validation.macPattern) throws -> String {
+        guard let regex = try? Regex(pattern), (try? regex.wholeMatch(in: text)) != nil else {
+            let what = pattern == Validation.macPattern ? "a MAC address" : "a unicast MAC address (first octet even)"
+            throw GuesthouseError.invalid("'\(text)' is not \(what)")
         }
-        return parts.joined(separator: ":")
+        return text.lowercased().split(whereSeparator: { $0 == ":" || $0 == "-" }).joined(separator: ":")
     }
 
     static func randomMAC() -> String {

@@ -24,8 +24,14 @@ extension LibvirtHypervisor: GuestSnapshots {
             if let name, (try? domain.snapshot(name: name)) != nil {
                 throw GuesthouseError.conflict("guest '\(domain.name)' already has a snapshot named '\(name)'")
             }
-            let xml = "<domainsnapshot>" + (name.map { "<name>\(xmlEscape($0))</name>" } ?? "") + "</domainsnapshot>"
-            return try Self.snapshotValue(domain.createSnapshot(xml: xml))
+            // libvirt would name it by the second, so two in one second would collide: pick a free name.
+            let chosen = name ?? Self.freeSnapshotName(domain)
+            let xml = "<domainsnapshot><name>\(xmlEscape(chosen))</name></domainsnapshot>"
+            do {
+                return try Self.snapshotValue(domain.createSnapshot(xml: xml))
+            } catch let error as LibvirtError where error.message.contains("already exists") {
+                throw GuesthouseError.conflict("guest '\(domain.name)' already has a snapshot named '\(chosen)'")
+            }
         }
     }
 
@@ -56,5 +62,17 @@ extension LibvirtHypervisor: GuestSnapshots {
         return GuestSnapshot(name: tree.child("name")?.trimmedText ?? snapshot.name,
                              state: tree.child("state")?.trimmedText ?? "unknown", created: created,
                              path: external?.child("source")?["file"] ?? tree.child("memory")?["file"])
+    }
+
+    /// The current second since 1970, as libvirt names snapshots, with `-2`, `-3`, ... while taken.
+    static func freeSnapshotName(_ domain: Domain) -> String {
+        let base = String(Int(Date().timeIntervalSince1970))
+        var candidate = base
+        var suffix = 1
+        while (try? domain.snapshot(name: candidate)) != nil {
+            suffix += 1
+            candidate = "\(base)-\(suffix)"
+        }
+        return candidate
     }
 }

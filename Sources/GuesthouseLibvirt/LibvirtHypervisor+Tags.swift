@@ -87,7 +87,9 @@ extension LibvirtHypervisor: GuestTags {
     }
 
     static func validateTag(_ tag: String) throws {
-        guard !tag.isEmpty, tag.count <= 255 else { throw GuesthouseError.invalid("\"name\" must be 1 to 255 characters") }
+        guard Validation.tagLength.contains(tag.unicodeScalars.count) else {
+            throw GuesthouseError.invalid("\"name\" must be \(Validation.tagLength.lowerBound) to \(Validation.tagLength.upperBound) characters")
+        }
         guard !tag.contains("/"), tag.unicodeScalars.allSatisfy({ $0.value >= 0x20 }) else {
             throw GuesthouseError.invalid("a tag may not hold '/' or control characters")
         }

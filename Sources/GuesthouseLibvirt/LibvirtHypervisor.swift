@@ -136,6 +136,12 @@ extension LibvirtHypervisor {
         }
     }
 
+    /// Notes that the write running on this worker touched `domain` (found by other means than
+    /// `lookup`): the host's view re-reads it before the write answers.
+    public static func touched(_ domain: Domain) {
+        TouchedDomains.record(domain.uuid)
+    }
+
     /// The one mapping of libvirt's states, which every API reports (Simplestack directly, vmango and
     /// containers through `Machine.state(_:)` and `Container.State(_:)`): a guest that is shutting
     /// down is running until it is off.

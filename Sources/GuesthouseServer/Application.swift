@@ -22,7 +22,17 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     // Outside the error middleware too, so the audit sees the status it answers with.
     let audit = audit ?? AuditLog(logger: Logger(label: "guesthouse.audit"))
     router.add(middleware: AuditMiddleware(log: audit, clientAddress: ClientAddress(trustedProxies: config.server.trustedProxies)))
-    let document = OpenAPIDocument(schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a })
+    let families = directory.familyNames
+    let providerNames = (machines ?? NoMachineProviders()).providerNames.sorted()
+    let document = OpenAPIDocument(
+        schemas: APISchemas.all.merging(ContainerRoutes.schemas) { a, _ in a },
+        pathParameters: [
+            "hypervisor": families.isEmpty ? .string() : .string(description: "the hypervisor family", enumeration: families),
+            "host": .text(description: "localhost, or a host [simplestack] hosts allows",
+                          length: 1...Validation.hostMaxLength, pattern: Validation.hostPattern),
+            "provider": providerNames.isEmpty ? .string()
+                : .string(description: "a configured provider", enumeration: providerNames),
+        ])
     router.add(middleware: ErrorMiddleware(routes: document))
     let api = APIRoutes(router: router, document: document)
 
@@ -36,7 +46,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
     let providers = OwnedMachineProviders(machines ?? NoMachineProviders())
     SimplestackRoutes(directory: directory, authenticator: authenticator, operations: operations,
                       eventHeartbeat: eventHeartbeat, quotas: providers.quotas).register(api)
-    OperationRoutes(registry: operations).register(api)
+    OperationRoutes(registry: operations, authenticator: authenticator).register(api)
     let sessions = config.server.sessionSecret.map(SessionCodec.init)
     VmangoRoutes(providers: providers, config: config, authenticator: authenticator, sessions: sessions,
                  operations: operations).register(api)

@@ -89,6 +89,14 @@ public final class SASLLibvirtd: @unchecked Sendable {
         pid = 0
     }
 
+    /// Starts the daemon again after `kill()`, on the same port with the same user: a host that comes
+    /// back. Its test driver starts from its fixture again, so whatever was defined before is gone.
+    /// - Throws: `DaemonError` when it does not listen again within 20 s.
+    public func restart() throws {
+        kill()
+        try start()
+    }
+
     /// Kills the daemon and removes its directory. Safe to call twice.
     public func stop() {
         kill()

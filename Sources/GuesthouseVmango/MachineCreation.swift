@@ -78,7 +78,7 @@ extension LibvirtMachineProvider {
     private func imageVolume(_ conn: Connection, _ image: String) throws -> StorageVolume {
         guard let poolName = settings.imageStoragePool, let pool = try? conn.storagePool(name: poolName),
               let volume = try? pool.volume(name: image) else {
-            throw GuesthouseError.invalid("image \"\(image)\" not found")
+            throw GuesthouseError.notFound("image \"\(image)\" not found")
         }
         return volume
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GuesthouseCore
+import GuesthouseLibvirt
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -171,6 +172,44 @@ struct ContainerAPITests {
                 #expect(try await client.send(.get, "/api/container/info/\(id)").status == .notFound)
                 #expect(!FileManager.default.fileExists(atPath: lab.layerDirectory(id)))
             }
+        }
+    }
+
+    /// List and info come from the host's view: a write through the API reads back at once, and a
+    /// container stopped by another tool (virsh) leaves the list as soon as libvirt's event arrives.
+    @Test func listAndInfoComeFromTheViewKeptByEvents() async throws {
+        let lab = try ContainerHarness(ids: [2104], vnis: Self.vnis, bridge: Self.bridge, makeBridges: [211])
+        defer { lab.close() }
+        try await lab.run { client in
+            let created = try await client.send(.post, "/api/container/create", form: "id=2104&vlan=211&ip=198.18.211.9%2F24")
+            #expect(created.status == .ok, "\(created.text)")
+            // Read back at once, and held by the view the answers come from.
+            #expect((try await client.send(.get, "/api/container/list").body["containers_id"] as? [Int])?.contains(2104) == true)
+            let view = lab.pool.view(uri: lab.service.config.uri)
+            #expect(view.isReady && view.isEventDriven)
+            #expect(view.domain(id: "container2104").map { LibvirtHypervisor.guestState($0.state) } == .started)
+            let info = try await client.send(.get, "/api/container/info/2104")
+            #expect(info.body["state"] as? String == "RUNNING" && info.body["ip"] as? String == "198.18.211.9/24"
+                    && info.body["bridge"] as? String == "ghtab211" && info.body["mtu"] == nil, "\(info.text)")
+            #expect((info.body["memory_use"] as? Int ?? 0) > 0, "\(info.text)")
+
+            // Stopped elsewhere: gone from the list and STOPPED in the info within 1 s of the event.
+            #expect(succeeds("virsh", ["-q", "-c", "lxc:///system", "destroy", "container2104"]))
+            let deadline = ContinuousClock.now + .seconds(1)
+            var listed = true
+            while listed, ContinuousClock.now < deadline {
+                listed = (try await client.send(.get, "/api/container/list").body["containers_id"] as? [Int])?.contains(2104) ?? true
+                if listed { try await Task.sleep(for: .milliseconds(10)) }  // polling with a deadline
+            }
+            #expect(!listed, "container2104 still listed 1 s after virsh destroyed it")
+            let stopped = try await client.send(.get, "/api/container/info/2104")
+            #expect(stopped.body["state"] as? String == "STOPPED" && stopped.body["memory_use"] == nil, "\(stopped.text)")
+            #expect(view.domain(id: "container2104").map { LibvirtHypervisor.guestState($0.state) } == .stopped)
+
+            // Deleted through the API: gone from the view before the answer.
+            #expect(try await client.send(.post, "/api/container/delete/2104").status == .ok)
+            #expect(view.domain(id: "container2104") == nil)
+            #expect(try await client.send(.get, "/api/container/info/2104").status == .notFound)
         }
     }
 

@@ -47,6 +47,7 @@ final class ContainerHarness: @unchecked Sendable {
         self.config = config
         self.ids = ids
         Libvirt.initialize()
+        ContainerEventLoop.start()
         service = LibvirtContainerService(config: containers, overlay: overlay, pool: pool,
                                           executor: pool.executor, stopTimeout: .seconds(5))
         for vni in makeBridges {
@@ -87,6 +88,12 @@ final class ContainerHarness: @unchecked Sendable {
 
     /// The pid of a running container's init (the child of its libvirt_lxc controller).
     func initPID(_ id: Int) throws -> Int32 { try lxcInitPID("container\(id)") }
+}
+
+/// libvirt's event loop for this target's tests: the containers' host view follows libvirt's events on it.
+enum ContainerEventLoop {
+    private static let loop = LibvirtEventLoop()
+    static func start() { loop.start() }
 }
 
 extension TestClientProtocol {

@@ -12,6 +12,28 @@ import Testing
 struct ContractTests {
     static let stoppedGuest = "/test/localhost/guests/6f1e8f2a-0000-4000-8000-000000000002"  // build-box
 
+    /// A guest id is a UUID with or without dashes, in either case, or a name; a token may carry
+    /// blanks around it (both parsed by hand on the guest-info route).
+    @Test func guestIdsAndTokensAreReadAsBefore() async throws {
+        try await TestServer().run { client in
+            let id = "6f1e8f2a-0000-4000-8000-000000000002"
+            for spelling in [id, id.uppercased(), id.replacingOccurrences(of: "-", with: ""),
+                             id.replacingOccurrences(of: "-", with: "").uppercased(), "build-box"] {
+                let res = try await client.call(.get, "/test/localhost/guests/\(spelling)")
+                #expect(res.status == .ok, "\(spelling)")
+                #expect(object(res.json)["id"] as? String == id, "\(spelling)")
+            }
+            for wrong in ["6f1e8f2a-0000-4000-8000-00000000000g", "6f1e8f2a0000-4000-8000-0000000000020",
+                          "6f1e8f2a-0000-4000-8000-000000000009"] {
+                #expect(try await client.call(.get, "/test/localhost/guests/\(wrong)").status == .notFound, "\(wrong)")
+            }
+            let padded: HTTPFields = [.init("x-simplestack-hypervisor-token")!: " \t" + TestServer.token + " "]
+            #expect(try await client.call(.get, "/test/localhost/guests/\(id)", headers: padded).status == .ok)
+            let notBase64: HTTPFields = [.init("x-simplestack-hypervisor-token")!: "!!" + TestServer.token]
+            #expect(try await client.call(.get, "/test/localhost/guests/\(id)", headers: notBase64).status == .unauthorized)
+        }
+    }
+
     @Test func hostIdsAreNeverEmptyAndFindTheHost() async throws {
         try await TestServer().run { client in
             let hosts = list(try await client.call(.get, "/test/localhost/hosts").json)

@@ -25,4 +25,25 @@ import Testing
             #expect(byHand == encoded, "\(wire.json)")
         }
     }
+
+    /// The remembered body and tag are the freshly rendered ones, and a change of anything the JSON
+    /// shows renders anew.
+    @Test func rememberedRenderingsFollowTheGuest() throws {
+        let rendered = RenderedGuests()
+        var guest = Self.guest(name: "web-1", hdd: 2, ip: "192.168.1.5", state: .started)
+        let first = rendered.rendering(of: SimplestackGuest(guest: guest, host: "localhost"))
+        let fresh = SimplestackGuest(guest: guest, host: "localhost").json
+        #expect(String(buffer: first.body) == fresh)
+        #expect(first.etag == EntityTag.of(Array(fresh.utf8)))
+        #expect(String(buffer: rendered.rendering(of: SimplestackGuest(guest: guest, host: "localhost")).body) == fresh)
+        guest.state = .stopped
+        let changed = rendered.rendering(of: SimplestackGuest(guest: guest, host: "localhost"))
+        #expect(String(buffer: changed.body) == SimplestackGuest(guest: guest, host: "localhost").json)
+        #expect(changed.etag != first.etag)
+        let other = rendered.rendering(of: SimplestackGuest(guest: guest, host: "127.0.0.1"))
+        #expect(String(buffer: other.body).contains("\"host\":\"127.0.0.1\""))
+        let list = rendered.list([SimplestackGuest(guest: guest, host: "localhost"), SimplestackGuest(guest: guest, host: "127.0.0.1")])
+        let parsed = try JSONSerialization.jsonObject(with: Data(String(buffer: list).utf8)) as? [[String: Any]]
+        #expect(parsed?.map { $0["host"] as? String } == ["localhost", "127.0.0.1"])
+    }
 }

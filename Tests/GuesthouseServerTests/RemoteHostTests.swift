@@ -123,6 +123,72 @@ import Testing
         }
     }
 
+    /// The private daemon is killed and started again (its test driver back at its fixture, so a guest
+    /// defined before is gone): the server's view of the host is rebuilt, the vanished guest is no
+    /// longer listed, and the event stream says `reconnected` and goes on delivering events.
+    @Test(.enabled(if: isRoot && haveSASL))
+    func afterTheDaemonRestartsTheViewIsRebuiltAndTheStreamGoesOn() async throws {
+        Self.expectSystemLibvirtdHealthy()
+        let daemon = try SASLLibvirtd()
+        defer {
+            daemon.stop()
+            Self.expectSystemLibvirtdHealthy()
+        }
+        let server = try TestServer(connectTimeout: 10) { config in
+            config.families["test"]?.uri = "test+tcp://{host}:\(daemon.port)/default"
+            config.simplestack.hosts = ["127.0.0.1"]
+        }
+        let good = Self.token(daemon.user, daemon.password)
+        let streamAuth = [("x-simplestack-hypervisor-token", Data("\(daemon.user):\(daemon.password)".utf8).base64EncodedString())]
+        let base = "/test/127.0.0.1"
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let doomed = "ghrestart-\(tag)", later = "ghlater-\(tag)"
+        try await server.run(eventHeartbeat: .milliseconds(200)) { client in
+            let port = try #require(client.port)
+            let created = try await client.call(.post, base + "/guests", json: #"{"name": "\#(doomed)", "memory": 64, "cpus": 1}"#,
+                                                headers: good)
+            #expect(created.status == .created, "\(created.text)")
+            let id = try #require(object(created.json)["id"] as? String)
+            let before = list(try await client.call(.get, base + "/guests", headers: good).json).compactMap { $0["name"] as? String }
+            #expect(Set(before) == ["test", doomed], "\(before)")
+            let stream = try await EventStreamClient.open(port: port, path: base + "/events", headers: streamAuth)
+            defer { stream.close() }
+            #expect(stream.status == 200)
+
+            daemon.kill()
+            try daemon.restart()
+            // The daemon's own state after the restart, read by virsh: its fixture, without the guest.
+            #expect(try Self.virsh(daemon, ["list", "--all", "--name"]).split(separator: "\n").map(String.init) == ["test"])
+
+            // Reopened in the background (once a second while someone listens), then rebuilt.
+            _ = try await stream.event(within: .seconds(20), "reconnected") { $0["type"] == "host" && $0["action"] == "reconnected" }
+            let deleted = try await stream.event(within: .seconds(1), "\(doomed) deleted") { $0["id"] == id }
+            #expect(deleted["action"] == "deleted" && deleted["name"] == doomed, "\(deleted)")
+            let after = try await client.call(.get, base + "/guests", headers: good)
+            #expect(after.status == .ok, "\(after.text)")
+            #expect(list(after.json).compactMap { $0["name"] as? String } == ["test"], "\(after.text)")
+            #expect(try await client.call(.get, base + "/guests/\(id)", headers: good).status == .notFound)
+
+            // The stream goes on: a guest defined by another client of the restarted daemon arrives
+            // on it and is listed; so do heartbeats.
+            let xml = "\(daemon.directory)/\(later).xml"
+            try "<domain type='test'><name>\(later)</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"
+                .write(toFile: xml, atomically: true, encoding: .utf8)
+            _ = try Self.virsh(daemon, ["define", xml])
+            let defined = try await stream.event(within: .seconds(2), "\(later) defined") { $0["name"] == later }
+            #expect(defined["action"] == "defined", "\(defined)")
+            let names = list(try await client.call(.get, base + "/guests", headers: good).json).compactMap { $0["name"] as? String }
+            #expect(Set(names) == ["test", later], "\(names)")
+            let beats = await stream.comments().count
+            let deadline = ContinuousClock.now + .seconds(2)
+            while await stream.comments().count == beats, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))  // polling with a deadline
+            }
+            #expect(await stream.comments().count > beats, "no heartbeat after the reconnect")
+            #expect(await !stream.isClosed())
+        }
+    }
+
     @Test(.enabled(if: isRoot && haveSSHD))
     func aQemuHostOverSSHServesSimplestackAndVmango() async throws {
         Self.expectSystemLibvirtdHealthy()

@@ -131,7 +131,7 @@ import Testing
             #expect(try await create("Name=a&Plan=small&Provider=LOCAL1") == (400, "image required"))
             #expect(try await create("Name=a&Plan=small&\(image)") == (400, "provider required"))
             #expect(try await create("Name=a&Plan=x&\(image)&Provider=LOCAL1") == (400, "plan \"x\" not found"))
-            #expect(try await create("Name=a&Plan=small&Image=x.img&Provider=LOCAL1") == (400, "image \"x.img\" not found"))
+            #expect(try await create("Name=a&Plan=small&Image=x.img&Provider=LOCAL1") == (404, "image \"x.img\" not found"))
             #expect(try await create("Name=a&Plan=small&\(image)&Provider=P9") == (400, "provider \"P9\" not found"))
             #expect(try await create("Name=a&Plan=small&\(image)&Provider=LOCAL1&SSHKey=nope") == (400, "ssh key 'nope' doesn't exist"))
             let badName = try await create("Name=a%2F..&Plan=small&\(image)&Provider=LOCAL1")

@@ -25,8 +25,8 @@ public struct OVAImport: Sendable {
         let descriptor = try OVFDescriptor(parsing: extracted.descriptor)
         let guestName = name ?? descriptor.name
         try Validation.name(guestName, field: name == nil ? "OVF virtual system name (send name= to choose another)" : "name")
-        try Validation.range(descriptor.memoryMiB, 16...16_777_216, field: "OVF memory (MiB)")
-        try Validation.range(descriptor.cpus, 1...1024, field: "OVF CPU count")
+        try Validation.range(descriptor.memoryMiB, Validation.memoryMiB, field: "OVF memory (MiB)")
+        try Validation.range(descriptor.cpus, Validation.cpus, field: "OVF CPU count")
         if try await volumes.guestExists(name: guestName) {
             throw GuesthouseError.conflict("a guest named '\(guestName)' already exists")
         }

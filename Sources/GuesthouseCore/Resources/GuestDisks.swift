@@ -33,6 +33,8 @@ public struct DiskSpec: Sendable, Equatable {
     public var pool: String?
     /// "qcow2" (default) or "raw".
     public var format: String?
+    /// The formats a new disk may have.
+    public static let formats = ["qcow2", "raw"]
     public init(sizeGiB: Int, pool: String? = nil, format: String? = nil) {
         self.sizeGiB = sizeGiB
         self.pool = pool

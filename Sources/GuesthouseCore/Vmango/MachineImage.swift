@@ -43,6 +43,10 @@ public struct MachineImage: Sendable, Equatable, Codable {
         public var arch: String
         public var format: Format
 
+        /// The names `init(parsing:)` takes that are also volume names (`Validation.name`), as an ECMA
+        /// regular expression: `{OS}-{Version}` without `_`, a known arch, a known format.
+        public static let pattern = "^[A-Za-z0-9][A-Za-z0-9.]*-[A-Za-z0-9.-]+_(amd64|i386|i686|arm64|aarch64)_(qcow2|raw)\\.img$"
+
         /// Parses `{OS}-{Version}_{arch}_{format}.img`.
         /// - Throws: `GuesthouseError.invalidArguments` naming what does not parse.
         public init(parsing name: String) throws {

@@ -43,9 +43,17 @@ public struct DomainInterface: Sendable, Equatable {
     /// Inbound and outbound average rate limit in KiB/s, when set.
     public var inboundAverageKiB: Int?
     public var outboundAverageKiB: Int?
+    /// The guest-side address the definition gives (`<ip address= prefix=>`), e.g. "10.0.0.5/24"
+    /// (containers' eth0).
+    public var address: String?
+    /// The gateway of the definition's default route (`<route prefix='0' gateway=>`).
+    public var gateway: String?
+    /// The MTU the definition sets (`<mtu size=>`).
+    public var mtu: Int?
 
     public init(mac: String, network: String? = nil, bridge: String? = nil, model: String? = nil, linkUp: Bool = true,
-                inboundAverageKiB: Int? = nil, outboundAverageKiB: Int? = nil) {
+                inboundAverageKiB: Int? = nil, outboundAverageKiB: Int? = nil,
+                address: String? = nil, gateway: String? = nil, mtu: Int? = nil) {
         self.mac = mac
         self.network = network
         self.bridge = bridge
@@ -53,6 +61,9 @@ public struct DomainInterface: Sendable, Equatable {
         self.linkUp = linkUp
         self.inboundAverageKiB = inboundAverageKiB
         self.outboundAverageKiB = outboundAverageKiB
+        self.address = address
+        self.gateway = gateway
+        self.mtu = mtu
     }
 }
 
@@ -146,6 +157,9 @@ public struct DomainDefinition: Sendable {
             model: node.child("model")?["type"],
             linkUp: node.child("link")?["state"] != "down",
             inboundAverageKiB: bandwidth?.child("inbound")?["average"].flatMap { Int($0) },
-            outboundAverageKiB: bandwidth?.child("outbound")?["average"].flatMap { Int($0) })
+            outboundAverageKiB: bandwidth?.child("outbound")?["average"].flatMap { Int($0) },
+            address: node.child("ip").flatMap { ip in ip["address"].map { a in ip["prefix"].map { "\(a)/\($0)" } ?? a } },
+            gateway: node.children("route").first { $0["prefix"] == "0" }?["gateway"],
+            mtu: node.child("mtu")?["size"].flatMap { Int($0) })
     }
 }

@@ -39,6 +39,7 @@ struct AuditRoutes: Sendable {
             ("since", "only entries at or after this RFC 3339 time"), ("user", "only this user's entries"),
             ("limit", "at most this many entries (1 to 1000, default 100)"), ("offset", "skip this many matching entries"),
         ]
+        operation.parameterSchemas = ["since": .dateTime, "limit": .bounded(Self.limits), "offset": .bounded(Self.offsets)]
         api.add(operation) { request, _ in
             do {
                 try await authenticator.authenticate(request).requireAdmin("the audit log")
@@ -48,17 +49,20 @@ struct AuditRoutes: Sendable {
             let query = request.uri.queryParameters
             var since: Date?
             if let text = query.get("since") {
-                guard let date = try? Date(text, strategy: .iso8601) else {
+                guard let date = RFC3339Time.parse(text) else {
                     throw GuesthouseError.invalid("since must be an RFC 3339 time, e.g. 2026-11-30T16:00:00Z")
                 }
                 since = date
             }
-            let limit = try Self.number(query.get("limit"), "limit", default: 100, range: 1...1000)
-            let offset = try Self.number(query.get("offset"), "offset", default: 0, range: 0...Int.max)
+            let limit = try Self.number(query.get("limit"), "limit", default: 100, range: Self.limits)
+            let offset = try Self.number(query.get("offset"), "offset", default: 0, range: Self.offsets)
             let (entries, next) = try await log.read(since: since, user: query.get("user"), offset: offset, limit: limit)
             return JSONResponse.make(Page(entries: entries, next_offset: next))
         }
     }
+
+    static let limits = 1...1000
+    static let offsets = 0...Int.max
 
     private static func number(_ text: String?, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text else { return value }

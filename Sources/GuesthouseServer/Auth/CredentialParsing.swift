@@ -39,14 +39,24 @@ enum CredentialParsing {
     }
 
     private static func decodePair(_ encoded: String, what: String) throws -> Credentials {
-        // Trimmed by hand: Foundation's trimmingCharacters bridges through NSString (seen in profiles).
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        let trimmed = encoded.drop(while: blank).reversed().drop(while: blank).reversed()
-        guard let data = Data(base64Encoded: String(trimmed)),
-              let text = String(data: data, encoding: .utf8),
-              let colon = text.firstIndex(of: ":") else {
+        // Trimmed and split on the UTF-8 bytes: going through Characters (grapheme breaking, a
+        // reversed view) was an eighth of the guest-info route's time in profiles.
+        let bytes = encoded.utf8
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let decoded: Data?
+        if let first = bytes.first, let last = bytes.last, !isBlank(first), !isBlank(last) {
+            decoded = Data(base64Encoded: encoded)  // the usual case: nothing to trim, no copy
+        } else {
+            let start = bytes.firstIndex { !isBlank($0) } ?? bytes.endIndex
+            let end = bytes[start...].lastIndex { !isBlank($0) }.map { bytes.index(after: $0) } ?? start
+            decoded = Data(base64Encoded: Data(bytes[start..<end]))
+        }
+        guard let data = decoded,
+              let colon = data.firstIndex(of: UInt8(ascii: ":")),
+              let username = String(validating: data[..<colon], as: UTF8.self),
+              let password = String(validating: data[data.index(after: colon)...], as: UTF8.self) else {
             throw GuesthouseError(.unauthorized, "\(what) must be base64 of user:password")
         }
-        return Credentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+        return Credentials(username: username, password: password)
     }
 }

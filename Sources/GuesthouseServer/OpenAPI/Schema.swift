@@ -1,4 +1,9 @@
-/// A JSON Schema, as far as the OpenAPI document needs one.
+import GuesthouseCore
+import OpenAPIKit30
+
+/// A JSON Schema, as far as the OpenAPI document needs one; `openAPI` makes it OpenAPIKit's.
+/// Request schemas carry the validation the server applies, read from the same constants
+/// (`Validation`), so a request the document allows is one the server takes.
 public indirect enum Schema: Sendable {
     case string(description: String? = nil, enumeration: [String]? = nil)
     case integer(description: String? = nil)
@@ -11,39 +16,77 @@ public indirect enum Schema: Sendable {
     case binary
     /// Any JSON value.
     case any
+    /// A string of `length` characters (Unicode scalars) matching `pattern` (an ECMA regular expression).
+    case text(description: String? = nil, length: ClosedRange<Int>? = nil, pattern: String? = nil)
+    /// An integer within `bounds`.
+    case bounded(ClosedRange<Int>, description: String? = nil)
+    /// Exactly this boolean (e.g. `false` for "remove").
+    case constant(Bool)
+    /// A value valid against at least one of these.
+    case anyOf([Schema])
+    /// Valid against exactly one of these.
+    case oneOf([Schema])
+    /// Valid against all of these.
+    case allOf([Schema])
+    /// An RFC 3339 date-time.
+    case dateTime
+    /// An object of any keys whose values are all `values`.
+    case map(Schema)
 
-    /// The schema as a JSON-compatible dictionary (OpenAPI 3.0 dialect).
-    var json: [String: Any] {
+    /// A name `Validation.name` accepts (guests, networks, volumes, snapshots).
+    public static func name(description: String? = nil) -> Schema {
+        .text(description: description, length: 1...GuesthouseCore.Validation.nameMaxLength,
+              pattern: GuesthouseCore.Validation.namePattern)
+    }
+
+    /// The schema as OpenAPIKit's (OpenAPI 3.0 dialect).
+    public var openAPI: JSONSchema {
         switch self {
         case .string(let description, let enumeration):
-            var out: [String: Any] = ["type": "string"]
-            if let description { out["description"] = description }
-            if let enumeration { out["enum"] = enumeration }
-            return out
+            return .string(description: description, allowedValues: enumeration?.map { AnyCodable($0) })
         case .integer(let description):
-            return ["type": "integer"].merging(description.map { ["description": $0] } ?? [:]) { a, _ in a }
+            return .integer(description: description)
         case .number(let description):
-            return ["type": "number"].merging(description.map { ["description": $0] } ?? [:]) { a, _ in a }
+            return .number(description: description)
         case .boolean(let description):
-            return ["type": "boolean"].merging(description.map { ["description": $0] } ?? [:]) { a, _ in a }
+            return .boolean(description: description)
         case .array(let items):
-            return ["type": "array", "items": items.json]
+            return .array(items: items.openAPI)
         case .object(let properties, let required, let additional):
-            var out: [String: Any] = ["type": "object", "properties": properties.mapValues(\.json)]
-            if !required.isEmpty { out["required"] = required.sorted() }
-            if !additional { out["additionalProperties"] = false }
-            return out
+            let required = Set(required)
+            var ordered = OrderedDictionary<String, JSONSchema>()
+            for name in properties.keys.sorted() {
+                let schema = properties[name]!.openAPI
+                ordered[name] = required.contains(name) ? schema.requiredSchemaObject() : schema.optionalSchemaObject()
+            }
+            return .object(properties: ordered, additionalProperties: additional ? nil : .init(false))
         case .nullable(let inner):
-            if case .ref = inner { return ["allOf": [inner.json], "nullable": true] }
-            var out = inner.json
-            out["nullable"] = true
-            return out
+            if case .ref = inner { return .all(of: [inner.openAPI], core: .init(nullable: true)) }
+            return inner.openAPI.nullableSchemaObject()
         case .ref(let name):
-            return ["$ref": "#/components/schemas/\(name)"]
+            return .reference(.component(named: name))
         case .binary:
-            return ["type": "string", "format": "binary"]
+            return .string(format: .binary)
         case .any:
-            return [:]
+            return .fragment(.init())
+        case .text(let description, let length, let pattern):
+            return .string(description: description, minLength: length?.lowerBound, maxLength: length?.upperBound,
+                           pattern: pattern)
+        case .bounded(let bounds, let description):
+            return .integer(description: description, maximum: (bounds.upperBound, exclusive: false),
+                            minimum: (bounds.lowerBound, exclusive: false))
+        case .constant(let value):
+            return .boolean(allowedValues: [AnyCodable(value)])
+        case .anyOf(let schemas):
+            return .any(of: schemas.map(\.openAPI), core: .init())
+        case .oneOf(let schemas):
+            return .one(of: schemas.map(\.openAPI), core: .init())
+        case .allOf(let schemas):
+            return .all(of: schemas.map(\.openAPI), core: .init())
+        case .dateTime:
+            return .string(format: .dateTime)
+        case .map(let values):
+            return .object(additionalProperties: .init(values.openAPI))
         }
     }
 }

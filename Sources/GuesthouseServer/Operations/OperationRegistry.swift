@@ -132,6 +132,11 @@ public actor OperationRegistry {
         entries[id] = entry
     }
 
+    /// Whether `owner` has any operation here (running or kept after it ended).
+    public func hasOperations(of owner: String) -> Bool {
+        entries.values.contains { $0.owner == owner }
+    }
+
     /// The operation's status, if `owner` owns it.
     /// - Throws: `entityNotFound` otherwise (another owner's operations do not exist for you).
     public func status(id: String, owner: String) throws -> OperationStatus {

@@ -4,9 +4,11 @@ import Hummingbird
 import NIOCore
 
 /// `/operations/{id}`: the status of a long transfer, its cancel, and an export's archive.
-/// Only the credentials that started an operation see it (others get 404).
+/// Only the credentials that started an operation see it (others get 404); credentials that are
+/// neither a user of this server nor the owner of any operation get 401.
 struct OperationRoutes: Sendable {
     let registry: OperationRegistry
+    let authenticator: Authenticator
 
     static let schema: Schema = .object([
         "id": .string(), "kind": .string(),
@@ -21,14 +23,14 @@ struct OperationRoutes: Sendable {
                           summary: "A long transfer's state, bytes done and total, result location and error",
                           tag: "operations", success: (200, .ref("Operation")), errors: [404])) { request, context in
             let status = try await registry.status(id: try context.parameters.require("operation_id"),
-                                                   owner: try Self.owner(request))
+                                                   owner: try await authenticatedOwner(request))
             return Self.response(status)
         }
         api.add(Operation(.delete, "/operations/{operation_id}", id: "operationCancel",
                           summary: "Cancel a running operation (its partial volumes are removed) or forget a finished one",
                           tag: "operations", success: (200, .ref("Operation")), errors: [404])) { request, context in
             let status = try await registry.cancel(id: try context.parameters.require("operation_id"),
-                                                   owner: try Self.owner(request))
+                                                   owner: try await authenticatedOwner(request))
             return Self.response(status)
         }
         var result = Operation(.get, "/operations/{operation_id}/result", id: "operationResult",
@@ -37,10 +39,20 @@ struct OperationRoutes: Sendable {
         result.successMediaType = "application/x-tar"
         api.add(result) { request, context in
             let (path, name) = try await registry.resultFile(id: try context.parameters.require("operation_id"),
-                                                             owner: try Self.owner(request))
+                                                             owner: try await authenticatedOwner(request))
             return try FileBody.response(path: path, contentType: "application/x-tar",
                                          disposition: "attachment; filename=\"\(name)\"")
         }
+    }
+
+    /// The owner key of the request's credentials: 401 without any, or for credentials that are
+    /// not a user of this server and own no operation (a hypervisor that checks credentials itself,
+    /// such as ESX, started operations for users this server does not know).
+    func authenticatedOwner(_ request: Request) async throws -> String {
+        let owner = try Self.owner(request)
+        if await registry.hasOperations(of: owner) { return owner }
+        try await authenticator.authenticate(request)
+        return owner
     }
 
     /// The owner key of the request's credentials; 401 without any.

@@ -17,8 +17,24 @@ extension SimplestackGuest {
             + "\"type\":\(JSONText.string(guest.domainType))}"
     }
 
-    /// A JSON response holding one guest; `etag` adds its `ETag`.
-    func response(status: HTTPResponse.Status = .ok, location: String? = nil, etag: Bool = false) -> Response {
+    /// Whether `json` renders `other` the same (every field it writes is equal).
+    func rendersLike(_ other: SimplestackGuest) -> Bool {
+        host == other.host && guest.id == other.guest.id && guest.name == other.guest.name
+            && guest.cpus == other.guest.cpus && guest.memoryMiB == other.guest.memoryMiB
+            && guest.hddGiB == other.guest.hddGiB && guest.paravirtualized == other.guest.paravirtualized
+            && guest.ip == other.guest.ip && guest.state == other.guest.state && guest.domainType == other.guest.domainType
+    }
+
+    /// A JSON response holding one guest; `etag` adds its `ETag`. With `rendered`, the body and tag
+    /// come from there when the guest rendered the same before.
+    func response(status: HTTPResponse.Status = .ok, location: String? = nil, etag: Bool = false,
+                  rendered: RenderedGuests? = nil) -> Response {
+        if let rendered {
+            let rendering = rendered.rendering(of: self)
+            var response = JSONText.response(rendering.body, status: status, location: location)
+            if etag { response.headers[.eTag] = rendering.etag }
+            return response
+        }
         let json = self.json
         var response = JSONText.response(json, status: status, location: location)
         if etag { response.headers[.eTag] = EntityTag.of(Data(json.utf8)) }
@@ -26,8 +42,9 @@ extension SimplestackGuest {
     }
 
     /// A JSON response holding a list of guests.
-    static func listResponse(_ guests: [SimplestackGuest]) -> Response {
-        JSONText.response("[" + guests.map(\.json).joined(separator: ",") + "]")
+    static func listResponse(_ guests: [SimplestackGuest], rendered: RenderedGuests? = nil) -> Response {
+        if let rendered { return JSONText.response(rendered.list(guests)) }
+        return JSONText.response("[" + guests.map(\.json).joined(separator: ",") + "]")
     }
 }
 
@@ -56,8 +73,12 @@ enum JSONText {
     }
 
     static func response(_ json: String, status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
+        response(ByteBuffer(string: json), status: status, location: location)
+    }
+
+    static func response(_ json: ByteBuffer, status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let location { headers[.location] = location }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: json))
     }
 }

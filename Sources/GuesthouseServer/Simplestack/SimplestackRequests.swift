@@ -27,6 +27,14 @@ struct JSONObject {
 
     func has(_ key: String) -> Bool { fields[key] != nil }
 
+    /// The schema of a body read with this type: an object whose optional properties may also be
+    /// `null` (read as absent, as `string`, `int` and `bool` do), the `required` ones not.
+    static func schema(_ properties: [String: Schema], required: [String] = []) -> Schema {
+        var nullable = properties
+        for (name, schema) in properties where !required.contains(name) { nullable[name] = .nullable(schema) }
+        return .object(nullable, required: required)
+    }
+
     func string(_ key: String, required: Bool = false) throws -> String? {
         switch fields[key] {
         case nil, .null?:
@@ -37,13 +45,13 @@ struct JSONObject {
         }
     }
 
+    /// A JSON number without a fraction (not a string of digits: the document says integer).
     func int(_ key: String, required: Bool = false) throws -> Int? {
         switch fields[key] {
         case nil, .null?:
             if required { throw GuesthouseError.invalid("\"\(key)\" is required") }
             return nil
         case .number(let n)? where n.rounded() == n && abs(n) < 1e15: return Int(n)
-        case .string(let s)? where Int(s) != nil: return Int(s)
         default: throw GuesthouseError.invalid("\"\(key)\" must be an integer")
         }
     }
@@ -70,11 +78,12 @@ enum SimplestackRequests {
                   paravirtualized: try o.bool("paravirtualized") ?? true)
     }
 
-    static let guestSpecSchema = Schema.object([
-        "name": .string(), "memory": .integer(description: "MiB, default 512"), "cpus": .integer(description: "default 1"),
-        "hdd": .integer(description: "GiB: a first disk of this size"),
+    static let guestSpecSchema = JSONObject.schema([
+        "name": .name(), "memory": .bounded(Validation.memoryMiB, description: "MiB, default 512"),
+        "cpus": .bounded(Validation.cpus, description: "default 1"),
+        "hdd": .bounded(Validation.diskGiB, description: "GiB: a first disk of this size"),
         "storage": .string(description: "pool id or name for the disk"),
-        "network": .string(description: "a libvirt network for a first interface"), "paravirtualized": .boolean(),
+        "network": .name(description: "a libvirt network for a first interface"), "paravirtualized": .boolean(),
     ], required: ["name"])
 
     /// `PUT .../guests/{id}`
@@ -83,9 +92,10 @@ enum SimplestackRequests {
                     hddGiB: try o.int("hdd"), paravirtualized: try o.bool("paravirtualized"))
     }
 
-    static let guestUpdateSchema = Schema.object([
-        "name": .string(), "memory": .integer(description: "MiB"), "cpus": .integer(),
-        "hdd": .integer(description: "GiB: resizes the last disk"), "paravirtualized": .boolean(),
+    static let guestUpdateSchema = JSONObject.schema([
+        "name": .name(), "memory": .bounded(Validation.memoryMiB, description: "MiB"),
+        "cpus": .bounded(Validation.cpus), "hdd": .bounded(Validation.diskGiB, description: "GiB: resizes the last disk"),
+        "paravirtualized": .boolean(),
     ])
 
     /// `PUT .../power`
@@ -102,12 +112,13 @@ enum SimplestackRequests {
     /// server's `stop_timeout`).
     static func stopTimeout(_ o: JSONObject) throws -> Double? {
         guard let timeout = try o.int("timeout") else { return nil }
-        try Validation.range(timeout, 1...3600, field: "timeout")
+        try Validation.range(timeout, Validation.stopTimeoutSeconds, field: "timeout")
         return Double(timeout)
     }
 
-    static let powerSchema = Schema.object(
+    static let powerSchema = JSONObject.schema(
         ["state": .string(enumeration: PowerAction.allCases.map(\.rawValue)),
-         "timeout": .integer(description: "stop: seconds to wait for the guest to be off (default: [server] stop_timeout)")],
+         "timeout": .bounded(Validation.stopTimeoutSeconds,
+                             description: "stop: seconds to wait for the guest to be off (default: [server] stop_timeout)")],
         required: ["state"])
 }

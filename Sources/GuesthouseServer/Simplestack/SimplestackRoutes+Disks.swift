@@ -13,9 +13,11 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.post, p, id: "diskCreate", summary: "Create a volume and attach it as a new disk",
                           tag: "simplestack",
-                          body: .object(["size": .integer(description: "GiB"),
-                                         "pool": .string(description: "storage id or name; default: the first disk's"),
-                                         "format": .string(enumeration: ["qcow2", "raw"])], required: ["size"]),
+                          body: JSONObject.schema([
+                              "size": .bounded(Validation.diskGiB, description: "GiB"),
+                              "pool": .name(description: "storage id or name; default: the first disk's"),
+                              "storage": .name(description: "the same as pool (when pool is absent)"),
+                              "format": .string(enumeration: DiskSpec.formats)], required: ["size"]),
                           success: (201, .ref("Disk")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
             let o = try await JSONObject.read(request)
@@ -35,7 +37,8 @@ extension SimplestackRoutes {
         api.add(Operation(.put, p + "/{disk_id}", id: "diskUpdate",
                           summary: "Grow a disk ({\"size\": GiB}) or rename its volume ({\"name\"}, stopped guests)",
                           tag: "simplestack",
-                          body: .object(["size": .integer(description: "GiB; shrinking is a 400"), "name": .string()]),
+                          body: JSONObject.schema(["size": .bounded(Validation.diskGiB, description: "GiB; shrinking is a 400"),
+                                                   "name": .name()]),
                           success: (200, .ref("Disk")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
             let o = try await JSONObject.read(request)

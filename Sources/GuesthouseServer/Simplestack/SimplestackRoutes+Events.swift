@@ -17,6 +17,7 @@ extension SimplestackRoutes {
             ("type", "only these kinds, comma-separated: guest, storage, host"),
             ("guest", "only events of this guest (UUID or name), and host events"),
         ]
+        operation.parameterSchemas["type"] = .text(pattern: EventFilter.typesPattern)
         api.add(operation) { request, context in
             let filter = try EventFilter(request.uri.queryParameters.getAll("type"),
                                          guest: request.uri.queryParameters.get("guest"))
@@ -37,11 +38,18 @@ struct EventFilter: Sendable {
     var types: Set<HostEvent.Subject>
     var guest: String?
 
+    /// What `type` takes: kinds separated by commas, nothing else (the OpenAPI document's pattern).
+    static let typesPattern: String = {
+        let kind = "(" + HostEvent.Subject.allCases.map(\.rawValue).joined(separator: "|") + ")"
+        return "^\(kind)(,\(kind))*$"
+    }()
+
     init(_ typeParameters: [String], guest: String?) throws {
         var types = Set<HostEvent.Subject>()
-        for name in typeParameters.flatMap({ $0.split(separator: ",") }) {
-            guard let type = HostEvent.Subject(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw GuesthouseError.invalid("type: unknown event type '\(name)' (known: guest, storage, host)")
+        for name in typeParameters.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            guard let type = HostEvent.Subject(rawValue: String(name)) else {
+                let known = HostEvent.Subject.allCases.map(\.rawValue).joined(separator: ", ")
+                throw GuesthouseError.invalid("type: unknown event type '\(name)' (known: \(known))")
             }
             types.insert(type)
         }

@@ -21,6 +21,8 @@ extension SimplestackRoutes {
                                    tag: "simplestack", body: .binary, success: (201, .ref("Guest")),
                                    errors: [400, 403, 404, 409, 501, 502])
         importInto.requestMediaType = "application/octet-stream"
+        importInto.queryParameters = [("name", "the new guest's name (default: the archive's, or the OVF's)")]
+        importInto.parameterSchemas = ["name": .name()]
         importInto.acceptsAsync = true
         api.add(importInto) { request, context in
             let hv = try await hypervisor(request, context)

@@ -9,7 +9,8 @@ extension SimplestackRoutes {
                           success: (200, .array(.ref("Guest"))), errors: [403, 404, 502])) { request, context in
             let hv = try await hypervisor(request, context)
             let host = host(context)
-            return SimplestackGuest.listResponse(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) })
+            return SimplestackGuest.listResponse(try await hv.guests().map { SimplestackGuest(guest: $0, host: host) },
+                                                 rendered: rendered)
         }
         api.add(Operation(.post, p, id: "guestCreate",
                           summary: "Create a guest (JSON body); an export archive as body imports it instead",
@@ -35,7 +36,7 @@ extension SimplestackRoutes {
                           success: (200, .ref("Guest")), errors: [403, 404, 502], etag: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let guest = try await hv.guest(id: try parameter("guest_id", context))
-            return SimplestackGuest(guest: guest, host: host(context)).response(etag: true)
+            return SimplestackGuest(guest: guest, host: host(context)).response(etag: true, rendered: rendered)
         }
         api.add(Operation(.put, p + "/{guest_id}", id: "guestUpdate", summary: "Change name, memory, cpus",
                           tag: "simplestack", body: SimplestackRequests.guestUpdateSchema,
@@ -51,7 +52,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.delete, p + "/{guest_id}", id: "guestDelete",
                           summary: "Delete a guest (stopped first) and its disks", tag: "simplestack",
-                          success: (204, nil), errors: [403, 404, 502], ifMatch: true)) { request, context in
+                          success: (204, nil), errors: [403, 404, 409, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             try await checkGuestIfMatch(request, context, hv)
             try await hv.deleteGuest(id: try parameter("guest_id", context))
@@ -72,7 +73,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p + "/{guest_id}/reboot", id: "guestReboot",
                           summary: "Reboot; {\"force\": true} resets at once", tag: "simplestack",
-                          body: .object(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
+                          body: JSONObject.schema(["force": .boolean()]), bodyRequired: false, success: (200, .ref("Action")),
                           errors: [400, 403, 404, 409, 501, 502], ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context)
             let force = try await JSONObject.read(request, required: false).bool("force") ?? false

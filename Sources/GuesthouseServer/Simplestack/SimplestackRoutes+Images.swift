@@ -18,6 +18,8 @@ extension SimplestackRoutes {
                                errors: [400, 403, 404, 409, 501, 502])
         upload.requestMediaType = "application/octet-stream"
         upload.queryParameters = [("name", "the new volume's name")]
+        upload.requiredQueryParameters = ["name"]
+        upload.parameterSchemas = ["name": .name()]
         upload.acceptsAsync = true
         api.add(upload) { request, context in
             let hv = try await hypervisor(request, context, as: (any ImageVolumes).self, operation: "image import")

@@ -13,8 +13,10 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.post, p, id: "interfaceCreate", summary: "Attach an interface on a network",
                           tag: "simplestack",
-                          body: .object(["network": .string(), "mac": .string(description: "default: 52:54:00:xx:xx:xx")],
-                                        required: ["network"]),
+                          body: JSONObject.schema(["network": .name(),
+                                                   "mac": .text(description: "default: 52:54:00:xx:xx:xx",
+                                                                pattern: Validation.unicastMACPattern)],
+                                                  required: ["network"]),
                           success: (201, .ref("NetworkInterface")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let o = try await JSONObject.read(request)
@@ -25,7 +27,8 @@ extension SimplestackRoutes {
                                      location: "\(base(context))/guests/\(id)/network_interfaces/\(nic.mac)")
         }
         api.add(Operation(.get, p + "/{interface_id}", id: "interfaceInfo", summary: "One interface (by MAC)",
-                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors, etag: true)) { request, context in
+                          tag: "simplestack", success: (200, .ref("NetworkInterface")), errors: [400] + errors, etag: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             return JSONResponse.make(SimplestackNIC(
                 try await hv.interface(guestID: try guestID(context), mac: try parameter("interface_id", context))),
@@ -33,9 +36,13 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p + "/{interface_id}", id: "interfaceUpdate",
                           summary: "Change the network, the link state or the rate limit", tag: "simplestack",
-                          body: .object(["network": .string(), "link_state": .string(enumeration: ["up", "down"]),
-                                         "ratelimit": .any]),
-                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
+                          body: JSONObject.schema([
+                              "network": .name(), "link_state": .string(enumeration: ["up", "down"]),
+                              "link": .boolean(description: "true: up (when link_state is absent)"),
+                              "ratelimit": .anyOf([.bounded(Validation.rateLimitBytes, description: "bytes/s"),
+                                                   .constant(false)])]),
+                          success: (200, .ref("NetworkInterface")), errors: [400, 409] + errors, ifMatch: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             let update = try SimplestackRequests.nicUpdate(try await JSONObject.read(request))
             try await checkInterfaceIfMatch(request, context, hv)
@@ -44,7 +51,8 @@ extension SimplestackRoutes {
             return JSONResponse.make(SimplestackNIC(nic))
         }
         api.add(Operation(.delete, p + "/{interface_id}", id: "interfaceDelete", summary: "Detach an interface",
-                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors, ifMatch: true)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors, ifMatch: true,
+                          parameters: ["interface_id": Self.macSchema])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestInterfaces).self, operation: "network interfaces")
             try await checkInterfaceIfMatch(request, context, hv)
             try await hv.deleteInterface(guestID: try guestID(context), mac: try parameter("interface_id", context))
@@ -62,6 +70,11 @@ extension SimplestackRoutes {
             JSONResponse.body(SimplestackNIC(try await hv.interface(guestID: guest, mac: mac)))
         }
     }
+}
+
+extension SimplestackRoutes {
+    /// A MAC address, as the handlers that change an interface parse its path parameter.
+    static let macSchema = Schema.text(description: "the interface's MAC", pattern: Validation.macPattern)
 }
 
 extension SimplestackRequests {

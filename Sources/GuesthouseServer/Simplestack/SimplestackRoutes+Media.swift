@@ -7,6 +7,9 @@ extension SimplestackRoutes {
         let p = Self.prefix + "/guests/{guest_id}/media_device"
         let schema = Schema.object(["name": .nullable(.string(description: "the mounted image, null when empty"))],
                                    required: ["name"])
+        let change = Schema.object(["name": .nullable(.text(description: "a volume of a storage pool; null ejects",
+                                                            length: 1...Int.max, pattern: "^[^\\u0000]*$"))],
+                                   required: ["name"])
         api.add(Operation(.get, p, id: "mediaInfo", summary: "The image in the CD-ROM drive", tag: "simplestack",
                           success: (200, schema), errors: [403, 404, 501, 502])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestMedia).self, operation: "media device")
@@ -14,7 +17,7 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.put, p, id: "mediaUpdate",
                           summary: "Mount an ISO volume from a storage pool ({\"name\": \"file.iso\"}) or eject ({\"name\": null})",
-                          tag: "simplestack", body: schema, success: (200, schema),
+                          tag: "simplestack", body: change, success: (200, schema),
                           errors: [400, 403, 404, 409, 501, 502])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestMedia).self, operation: "media device")
             let o = try await JSONObject.read(request)
@@ -27,7 +30,7 @@ extension SimplestackRoutes {
     func registerClone(_ api: APIRoutes<GuesthouseContext>) {
         api.add(Operation(.post, Self.prefix + "/guests/{guest_id}/clone", id: "guestClone",
                           summary: "Clone a stopped guest with copies of its disks", tag: "simplestack",
-                          body: .object(["name": .string()], required: ["name"]),
+                          body: JSONObject.schema(["name": .name()], required: ["name"]),
                           success: (201, .ref("Guest")), errors: [400, 403, 404, 409, 501, 502],
                           ifMatch: true).acceptingAsync()) { request, context in
             let plain = try await hypervisor(request, context)

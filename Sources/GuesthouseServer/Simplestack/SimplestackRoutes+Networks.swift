@@ -20,12 +20,7 @@ extension SimplestackRoutes {
                           summary: "Make a VLAN network whose guests' frames leave tagged on a parent bridge or interface; "
                               + "started and set to autostart",
                           tag: "simplestack",
-                          body: .object(["name": .string(), "description": .string(),
-                                         "from_network": .string(description: "a libvirt network (its bridge is the parent) "
-                                                                 + "or a host interface; exclusive with interface"),
-                                         "interface": .string(description: "a host Linux bridge, Open vSwitch bridge, NIC or bond"),
-                                         "vlan": .integer(description: "1-4094"),
-                                         "other_config": .object([:])], required: ["name", "vlan"]),
+                          body: SimplestackRequests.vlanNetworkSchema,
                           success: (201, .ref("Network")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
             let spec = try SimplestackRequests.vlanNetwork(try await JSONObject.read(request))
@@ -35,7 +30,8 @@ extension SimplestackRoutes {
         }
         api.add(Operation(.delete, p + "/{network_id}", id: "networkDelete",
                           summary: "Remove a VLAN network Guesthouse made and its host links (409 while guests use it, or for a network Guesthouse did not make)",
-                          tag: "simplestack", success: (204, nil), errors: [409] + errors)) { request, context in
+                          tag: "simplestack", success: (204, nil), errors: [400, 409] + errors,
+                          parameters: ["network_id": .name()])) { request, context in
             let hv = try await hypervisor(request, context, as: (any HostNetworks).self, operation: "networks")
             try await hv.deleteNetwork(name: try parameter("network_id", context))
             return Response(status: .noContent)
@@ -44,6 +40,19 @@ extension SimplestackRoutes {
 }
 
 extension SimplestackRequests {
+    /// Exactly one parent: `from_network` or `interface` (a null one is absent).
+    static let vlanNetworkSchema = Schema.allOf([
+        JSONObject.schema([
+            "name": .name(), "description": .string(),
+            "from_network": .name(description: "a libvirt network (its bridge is the parent) or a host interface; "
+                                      + "exclusive with interface"),
+            "interface": .name(description: "a host Linux bridge, Open vSwitch bridge, NIC or bond"),
+            "vlan": .bounded(Validation.vlan), "other_config": .map(.anyOf([.string(), .number(), .boolean()])),
+        ], required: ["name", "vlan"]),
+        .oneOf([.object(["from_network": .string()], required: ["from_network"]),
+                .object(["interface": .string()], required: ["interface"])]),
+    ])
+
     static func vlanNetwork(_ o: JSONObject) throws -> VLANNetworkSpec {
         var other: [String: String] = [:]
         switch o.fields["other_config"] {

@@ -12,7 +12,7 @@ extension SimplestackRoutes {
             return JSONResponse.make(try await hv.snapshots(guestID: try guestID(context)).map(SimplestackSnapshot.init))
         }
         api.add(Operation(.post, p, id: "snapshotCreate", summary: "Take a snapshot (running or stopped guest)",
-                          tag: "simplestack", body: .object(["name": .string()]), bodyRequired: false,
+                          tag: "simplestack", body: JSONObject.schema(["name": .name()]), bodyRequired: false,
                           success: (201, .ref("Snapshot")), errors: [400, 409] + errors)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestSnapshots).self, operation: "snapshots")
             let name = try await JSONObject.read(request, required: false).string("name")

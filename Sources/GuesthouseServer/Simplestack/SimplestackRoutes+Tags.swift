@@ -11,7 +11,8 @@ extension SimplestackRoutes {
             return JSONResponse.make(try await hv.tags(guestID: try guestID(context)))
         }
         api.add(Operation(.post, p, id: "tagCreate", summary: "Add a tag; answers the whole list", tag: "simplestack",
-                          body: .object(["name": .string()], required: ["name"]),
+                          body: JSONObject.schema(["name": .text(length: Validation.tagLength, pattern: Validation.tagPattern)],
+                                                  required: ["name"]),
                           success: (201, .array(.string())), errors: [400, 403, 404, 501, 502])) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestTags).self, operation: "tags")
             let name = try await JSONObject.read(request).string("name", required: true)!

@@ -13,6 +13,8 @@ struct SimplestackRoutes: Sendable {
     var eventHeartbeat: Duration = .seconds(15)
     /// Checks the acting user's quota on creates and changes that grow a guest.
     var quotas: QuotaGate?
+    /// The guests' JSON as last rendered (the guest info and list routes).
+    let rendered = RenderedGuests()
 
     static let prefix = "/{hypervisor}/{host}"
 

@@ -15,6 +15,14 @@ extension VmangoRoutes {
         upload.queryParameters = [("provider", "the provider whose image pool receives the image"),
                                   ("name", "the image's vmango name, {OS}-{Version}_{arch}_{format}.img")]
         upload.acceptsAsync = true
+        // The raw body's form (the one documented) takes both from the query.
+        upload.requiredQueryParameters = ["provider", "name"]
+        upload.parameterSchemas = [
+            "provider": providers.providerNames.isEmpty ? .string()
+                : .string(enumeration: providers.providerNames.sorted()),
+            "name": .text(length: 1...Validation.nameMaxLength, pattern: MachineImage.Name.pattern),
+        ]
+        upload.errors += [404, 501]
         api.add(upload) { request, _ in
             _ = try await user(request)
             guard let uploads = providers as? any MachineImageUploads else {

@@ -61,10 +61,13 @@ struct VmangoRoutes: Sendable {
         }
         api.add(Operation(.post, "/api/machines/", id: "machineCreate",
                           summary: "Create and start a machine (form or JSON)", tag: "vmango",
-                          body: VmangoSchemas.create, success: (201, VmangoSchemas.message),
-                          errors: [400, 409, 502])) { request, _ in
+                          body: VmangoSchemas.create(plans: Array(config.plans.keys), sshKeys: Array(config.sshKeys.keys),
+                                                     providers: providers.providerNames),
+                          success: (201, VmangoSchemas.message),
+                          errors: [400, 404, 409, 502])) { request, _ in
             let creator = try await user(request)
-            let fields = try await FormFields.read(request)
+            // Keys it does not read may hold anything, as the document's body schema allows.
+            let fields = try await FormFields.read(request, rejectingShapes: false)
             let (provider, machineRequest) = try MachineForm.request(fields, config: config, creator: creator,
                                                                     providers: providers.providerNames)
             let machine = try await providers.create(provider: provider, machineRequest)
@@ -81,7 +84,7 @@ struct VmangoRoutes: Sendable {
         }
         api.add(Operation(.delete, one, id: "machineDelete",
                           summary: "Delete a machine, its volumes and its DHCP entry", tag: "vmango",
-                          success: (204, nil), errors: [400, 404, 502], ifMatch: true)) { request, context in
+                          success: (204, nil), errors: [400, 404, 409, 502], ifMatch: true)) { request, context in
             _ = try await user(request)
             try await checkIfMatch(request, context)
             try await providers.delete(provider: try context.parameters.require("provider"),
@@ -150,6 +153,7 @@ enum MachineForm {
     static func request(_ fields: FormFields, config: Config, creator: String,
                         providers: [String]) throws -> (String, MachineRequest) {
         func required(_ key: String) throws -> String {
+            if fields.nonStrings.contains(key) { throw GuesthouseError.invalid("\(key) must be a string") }
             let value = fields.first(key)?.trimmingCharacters(in: .whitespaces) ?? ""
             if value.isEmpty { throw GuesthouseError.invalid("\(key.lowercased()) required") }
             return value
@@ -161,6 +165,9 @@ enum MachineForm {
         try Validation.name(name, field: "Name")
         guard providers.contains(provider) else { throw GuesthouseError.unknownProvider(provider) }
         guard let plan = config.plans[planName] else { throw GuesthouseError.invalid("plan \"\(planName)\" not found") }
+        for key in ["SSHKey", "Userdata"] where fields.nonStrings.contains(key) {
+            throw GuesthouseError.invalid("\(key) must be a string")
+        }
         let keys = try fields.all("SSHKey").filter { !$0.isEmpty }.map { keyName in
             guard let key = config.sshKeys[keyName] else { throw GuesthouseError.invalid("ssh key '\(keyName)' doesn't exist") }
             return MachineSSHKey(name: keyName, publicKey: key.publicKey)

@@ -46,11 +46,22 @@ enum VmangoSchemas {
         "PoolName": .string(),
     ])
 
-    static let create: Schema = .object([
-        "Name": .string(description: "host name of the machine"), "Plan": .string(), "Image": .string(),
-        "SSHKey": .array(.string(description: "a configured key's name; the form field repeats")),
-        "Provider": .string(), "Userdata": .string(description: "cloud-init user data"),
-    ], required: ["Name", "Plan", "Image", "Provider"])
+    /// The create body as `MachineForm` reads it: the configured plans, keys and providers by name.
+    static func create(plans: [String], sshKeys: [String], providers: [String]) -> Schema {
+        func oneOf(_ names: [String], _ description: String) -> Schema {
+            names.isEmpty ? .text(description: description, length: 1...Int.max, pattern: "\\S")
+                : .string(description: description, enumeration: names.sorted())
+        }
+        // An empty key name is skipped, as a form's empty select sends it.
+        let key = Schema.string(description: "a configured key's name", enumeration: [""] + sshKeys.sorted())
+        return .object([
+            "Name": .name(description: "host name of the machine"), "Plan": oneOf(plans, "a configured plan"),
+            "Image": .text(description: "an image's Id (404 when the provider has none of that name)",
+                           length: 1...Int.max, pattern: "\\S"),
+            "SSHKey": .nullable(.anyOf([key, .array(key)])), "Provider": oneOf(providers, "a configured provider"),
+            "Userdata": .nullable(.string(description: "cloud-init user data")),
+        ], required: ["Name", "Plan", "Image", "Provider"])
+    }
 
     static let message: Schema = .object(["Message": .string()], required: ["Message"])
 
