@@ -29,7 +29,7 @@ import Testing
         let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
         // Old screenshots must not pass for new ones.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: screenshots)) ?? []
-        where name.hasSuffix(".png") && !name.contains("-qemu-") {
+        where name.hasSuffix(".png") && !name.contains("-qemu-") && !name.hasPrefix("console-") {
             try FileManager.default.removeItem(atPath: "\(screenshots)/\(name)")
         }
 
