@@ -24,7 +24,7 @@ import Testing
         return (root, executable)
     }
 
-    @Test(.timeLimit(.minutes(5))) func everyPageFitsAPhoneAndRendersOnTheDesktop() throws {
+    @Test(.timeLimit(.minutes(5))) func everyPageFitsAPhoneAndRendersOnTheDesktop() async throws {
         let (root, executable) = try Self.tools()
         let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
         // Old screenshots must not pass for new ones.
@@ -33,7 +33,7 @@ import Testing
             try FileManager.default.removeItem(atPath: "\(screenshots)/\(name)")
         }
 
-        let (status, text) = try Tool.run([Self.python, root.appendingPathComponent("Tests/browser/web_ui_pages.py").path,
+        let (status, text) = try await Self.runAsync([Self.python, root.appendingPathComponent("Tests/browser/web_ui_pages.py").path,
                                            executable, screenshots])
         print(text)
         #expect(status == 0, "\(text)")
@@ -63,7 +63,7 @@ import Testing
     /// revert, stop, the badge following a start without a reload, the export downloaded with the web
     /// session and read by GNU tar, delete; the pages on the way at 390x844. Everything the scratch
     /// prefix names (the machine too) is removed afterwards, also on failure.
-    @Test(.timeLimit(.minutes(15))) func aRealMachineIsCreatedSnapshottedStoppedExportedAndDeletedInTheBrowser() throws {
+    @Test(.timeLimit(.minutes(15))) func aRealMachineIsCreatedSnapshottedStoppedExportedAndDeletedInTheBrowser() async throws {
         let (root, executable) = try Self.tools()
         let image = try VmangoQemuTests.imagePath()
         let screenshots = ProcessInfo.processInfo.environment["GUESTHOUSE_SCREENSHOTS"] ?? "/var/tmp/guesthouse-screenshots"
@@ -105,8 +105,9 @@ import Testing
             """.write(to: config, atomically: true, encoding: .utf8)
 
         let name = prefix + "-vm"
-        let (status, text) = try Tool.run([Self.python, root.appendingPathComponent("Tests/browser/web_ui_machine_flow.py").path,
-                                           executable, config.path, TestServer.password, name, screenshots])
+        let (status, text) = try await Self.runAsync([Self.python, root.appendingPathComponent("Tests/browser/web_ui_machine_flow.py").path,
+                                                      executable, config.path, TestServer.password, name, screenshots],
+                                                     seconds: 840)
         print(text)
         #expect(status == 0, "\(text)")
         for step in ["is listed", "snapshot 'first' listed", "reverted to 'first'", "stopped",
