@@ -42,6 +42,8 @@ final class MachineReader {
             machine.rootDisk = MachineDisk(size: viewed.diskCapacities[root.target] ?? 0, driver: root.driver ?? "",
                                            type: root.format ?? "")
         }
+        machine.diskBytes = definition.disks.filter { $0.device == "disk" }
+            .reduce(0) { $0 + (viewed.diskCapacities[$1.target] ?? 0) }
         return machine
     }
 

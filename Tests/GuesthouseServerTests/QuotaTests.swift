@@ -167,6 +167,35 @@ final class RacingProviders: MachineProviders, @unchecked Sendable {
     }
 }
 
+extension QuotaGateTests {
+    /// A disk added after the create counts against the disk quota, not only the root disk.
+    @Test func everyDiskOfAMachineCounts() async throws {
+        var machine = Machine(id: "m", name: "m", creator: "ci", memory: 512 << 20, cpus: 1,
+                              rootDisk: MachineDisk(size: 5 << 30, driver: "qemu", type: "qcow2"))
+        machine.diskBytes = (5 << 30) + (3 << 30)
+        let gate = QuotaGate(providers: FixedProviders(machines: [machine]))
+        #expect(try await gate.usage(of: "ci") == QuotaUsage(machines: 1, cpus: 1, memoryMiB: 512, diskGiB: 8))
+        let principal = Principal(user: "ci", role: .member, quota: UserQuota(diskGiB: 10))
+        await #expect(throws: GuesthouseError.self) {
+            try await gate.admit(principal, adding: QuotaUsage(diskGiB: 3)) { 0 }
+        }
+        #expect(try await gate.admit(principal, adding: QuotaUsage(diskGiB: 2)) { 1 } == 1)
+    }
+}
+
+/// A fixed list of machines on one provider.
+struct FixedProviders: MachineProviders {
+    let machines: [Machine]
+    var providerNames: [String] { ["P"] }
+    func machines(provider: String) async throws -> [Machine] { machines }
+    func machine(provider: String, id: String) async throws -> Machine { throw GuesthouseError.notFound(id) }
+    func images(provider: String) async throws -> [MachineImage] { [] }
+    func create(provider: String, _ request: MachineRequest) async throws -> Machine { throw GuesthouseError.notFound(provider) }
+    func delete(provider: String, id: String) async throws {}
+    func perform(_ action: MachineAction, provider: String, id: String) async throws {}
+    func status(provider: String) async throws -> ProviderStatus { throw GuesthouseError.notFound(provider) }
+}
+
 extension Result where Failure == any Error {
     init(catching body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }

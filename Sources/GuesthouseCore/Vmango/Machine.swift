@@ -25,6 +25,9 @@ public struct Machine: Sendable, Equatable, Codable {
     public var state: String
     /// The user data given at creation: kept in the metadata, not shown by the JSON API.
     public var userdata: String = ""
+    /// The capacity of all its disks in bytes, the root disk and any added later (what a disk quota
+    /// counts): not shown by the JSON API, whose `RootDisk` is vmango's.
+    public var diskBytes: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", name = "Name", plan = "Plan", creator = "Creator", os = "OS", arch = "Arch"

@@ -15,12 +15,12 @@ public struct QuotaUsage: Sendable, Equatable {
         self.diskGiB = diskGiB
     }
 
-    /// What `machine` counts for: memory in MiB and its root disk in GiB, each rounded up.
+    /// What `machine` counts for: memory in MiB and all its disks in GiB, each rounded up.
     init(_ machine: Machine) {
         machines = 1
         cpus = machine.cpus
         memoryMiB = Int((machine.memory + (1 << 20) - 1) >> 20)
-        diskGiB = Int(((machine.rootDisk?.size ?? 0) + (1 << 30) - 1) >> 30)
+        diskGiB = Int((max(machine.diskBytes, machine.rootDisk?.size ?? 0) + (1 << 30) - 1) >> 30)
     }
 
     /// What growing a disk of `bytes` to `gib` GiB adds (nothing for a shrink or no size).
