@@ -39,8 +39,13 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Reads a volume from its start, passing its data and holes to `body` in order.
+    /// Reads a volume from its start, passing its data and holes to `body` in order: through the
+    /// pool's download helper process when it has one (memory bounded however slowly `body` goes),
+    /// else in this process.
     func readVolume(_ ref: VolumeRef, _ body: (FilePiece) async throws -> Void) async throws {
+        if let helper = pool.downloadHelper, helper.serves(uri: uri) {
+            return try await readVolume(ref, through: helper, body)
+        }
         let (stream, sparse) = try await open(ref, operation: "volume download") { volume, stream, sparse in
             try volume.download(into: stream, sparse: sparse)
         }
@@ -107,12 +112,19 @@ extension LibvirtHypervisor {
         }
         let family = self.family
         let executor = self.executor
-        @Sendable func send(_ bytes: [UInt8]) async throws {
-            try await executor.run {
-                do { try bytes.withUnsafeBytes { try stream.send($0) } } catch {
-                    throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
+        // One piece goes to libvirt (a blocking send on the executor) while the next is read from
+        // `pieces`: at most one piece in flight and one being gathered.
+        var inFlight: Task<Void, any Error>?
+        func start(_ work: @escaping @Sendable () throws -> Void) async throws {
+            try await inFlight?.value
+            inFlight = Task {
+                try await executor.run {
+                    do { try work() } catch { throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family) }
                 }
             }
+        }
+        func send(_ bytes: [UInt8]) async throws {
+            try await start { try bytes.withUnsafeBytes { try stream.send($0) } }
         }
         // Data is gathered into pieces of `chunkSize` (a request body arrives in small buffers):
         // one executor hop per MiB, not per buffer.
@@ -122,23 +134,25 @@ extension LibvirtHypervisor {
             try await pieces { piece in
                 switch piece {
                 case .data(let bytes):
+                    if pending.isEmpty && bytes.count >= Self.chunkSize {
+                        try await send(bytes)
+                        return
+                    }
                     pending += bytes
                     if pending.count >= Self.chunkSize {
                         try await send(pending)
-                        pending.removeAll(keepingCapacity: true)
+                        pending = []
+                        pending.reserveCapacity(Self.chunkSize)
                     }
                 case .hole(var length):
                     if !pending.isEmpty {
                         try await send(pending)
-                        pending.removeAll(keepingCapacity: true)
+                        pending = []
+                        pending.reserveCapacity(Self.chunkSize)
                     }
                     if sparse {
                         let hole = length
-                        try await executor.run {
-                            do { try stream.sendHole(hole) } catch {
-                                throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
-                            }
-                        }
+                        try await start { try stream.sendHole(hole) }
                         return
                     }
                     let zeros = [UInt8](repeating: 0, count: Self.chunkSize)
@@ -150,10 +164,10 @@ extension LibvirtHypervisor {
                 }
             }
             if !pending.isEmpty { try await send(pending) }
-            try await executor.run {
-                do { try stream.finish() } catch { throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family) }
-            }
+            try await start { try stream.finish() }
+            try await inFlight?.value
         } catch {
+            _ = try? await inFlight?.value
             stream.abort()
             throw error
         }
