@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "GuesthouseCore",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "GuesthouseConfig",
