@@ -40,16 +40,18 @@ enum VolumeDownloadFrame: Equatable {
     static let maxPayload = 4 << 20
 
     /// Reads one frame with `read` (which fills its whole argument or throws at the end of input).
-    static func read(_ read: (inout [UInt8]) throws -> Void) throws -> VolumeDownloadFrame {
+    static func read(_ read: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> VolumeDownloadFrame {
         var head = [UInt8](repeating: 0, count: headerSize)
-        try read(&head)
+        try head.withUnsafeMutableBytes { try read($0) }
         let length = head[1...].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard let tag = Tag(rawValue: head[0]) else { throw FrameError.malformed("unknown frame type \(head[0])") }
         func payload() throws -> [UInt8] {
             guard length <= UInt64(maxPayload) else { throw FrameError.malformed("frame of \(length) bytes") }
-            var bytes = [UInt8](repeating: 0, count: Int(length))
-            try read(&bytes)
-            return bytes
+            // Read straight into the array's storage (no zero fill of a MiB first).
+            return try [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, count in
+                try read(UnsafeMutableRawBufferPointer(buffer))
+                count = Int(length)
+            }
         }
         switch tag {
         case .data: return .data(try payload())

@@ -76,15 +76,13 @@ final class VolumeDownloadProcess: @unchecked Sendable {
     /// The next frame; throws when the output ends before an `end` or `failure` frame.
     func next() throws -> VolumeDownloadFrame {
         let fd = output.fileDescriptor
-        return try VolumeDownloadFrame.read { buffer in
+        return try VolumeDownloadFrame.read { raw in
             var offset = 0
-            try buffer.withUnsafeMutableBytes { raw in
-                while offset < raw.count {
-                    let n = read(fd, raw.baseAddress!.advanced(by: offset), raw.count - offset)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { throw Ended() }
-                    offset += n
-                }
+            while offset < raw.count {
+                let n = read(fd, raw.baseAddress!.advanced(by: offset), raw.count - offset)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw Ended() }
+                offset += n
             }
         }
     }
