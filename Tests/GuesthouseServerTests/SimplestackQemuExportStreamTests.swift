@@ -74,6 +74,14 @@ private enum Processes {
         }
     }
 
+    /// What the descriptors of a process point at ("socket:[123]", "pipe:[45]", paths).
+    static func descriptors(_ pid: pid_t) -> Set<String> {
+        let dir = "/proc/\(pid)/fd"
+        return Set(((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0)
+        })
+    }
+
     /// Processes that have the file at `path` open (libvirtd while it streams a volume).
     static func holding(_ path: String) -> [pid_t] {
         all().filter { pid in
@@ -181,7 +189,11 @@ private enum Processes {
             }
             #expect(String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
             #expect(received >= 8 << 20, "the export stopped after \(received) bytes")
-            #expect(!Processes.running(g.volume).isEmpty, "the export runs in a download helper")
+            let helpers = Processes.running(g.volume)
+            #expect(!helpers.isEmpty, "the export runs in a download helper")
+            // The helper got none of the server's sockets (client connections, libvirt's).
+            let shared = helpers.flatMap { Processes.descriptors($0).intersection(Processes.descriptors(getpid())) }
+            #expect(!shared.contains { $0.hasPrefix("socket:") }, "\(shared)")
             #expect(!Processes.holding(g.path).isEmpty, "libvirt reads the volume while the export runs")
             close(fd)
 
