@@ -72,7 +72,7 @@ final class VolumeDownloadProcess: @unchecked Sendable {
         let written = payload.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
         close(input[1])
         // A bigger pipe: fewer wake-ups per MiB (up to /proc/sys/fs/pipe-max-size; ignored if refused).
-        _ = fcntl(out[0], Self.setPipeSize, Int32(VolumeDownloadChild.frameData))
+        _ = fcntl(out[0], Self.setPipeSize, Int32(1 << 20))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
