@@ -33,15 +33,6 @@ private struct LargeGuest {
     }
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-private func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try condition()
-}
 
 /// What /proc says about processes.
 private enum Processes {
@@ -163,26 +154,17 @@ private enum Processes {
         try await QemuScratch.with(.live) { s, c in
             let g = try LargeGuest.make(s, dataMiB: 128)
             let port = try #require(c.client.port)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(fd >= 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            try #require(connected == 0)
+            let client = try RawHTTPClient(port: port)
             let request = "GET /kvm/localhost/guests/\(g.name)/export HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 + "x-simplestack-hypervisor-token: \(SurfaceHarness.token)\r\n\r\n"
-            let sent = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = client.send(Array(request.utf8))
             #expect(sent == request.utf8.count)
             // Read 8 MiB of the archive (of 128 MiB), then hang up.
             var received = 0
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             var head = [UInt8]()
             while received < 8 << 20 {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                let n = client.receive(into: &buffer)
                 guard n > 0 else { break }
                 if head.count < 64 { head += buffer.prefix(min(n, 64)) }
                 received += n
@@ -195,7 +177,7 @@ private enum Processes {
             let shared = helpers.flatMap { Processes.descriptors($0).intersection(Processes.descriptors(getpid())) }
             #expect(!shared.contains { $0.hasPrefix("socket:") }, "\(shared)")
             #expect(!Processes.holding(g.path).isEmpty, "libvirt reads the volume while the export runs")
-            close(fd)
+            client.close()
 
             let helperGone = try await eventually { Processes.running(g.volume).isEmpty }
             #expect(helperGone, "download helpers left: \(Processes.running(g.volume))")
