@@ -80,21 +80,11 @@ final class VolumeDownloadProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         GNU.closeFrom3(&actions)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let arguments = [helper.executable, VolumeDownloadHelper.subcommand, "--uri", uri, "--pool", pool, "--volume", volume]
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, helper.executable, &actions, &attributes, argv, environ)
+        let spawned = CleanSpawn.withAttributes { posix_spawn(&pid, helper.executable, &actions, &$0, argv, environ) }
         close(input[0])
         close(out[1])
         guard spawned == 0, written == payload.count else {
