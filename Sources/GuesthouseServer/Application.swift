@@ -2,6 +2,7 @@ import Foundation
 import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 
@@ -82,9 +83,10 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
     let (router, _) = buildRouter(config: config, directory: directory, authenticator: authenticator,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
+    let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinue()])
     return Application(
         router: router,
-        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+        server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "guesthouse"),
         onServerRunning: { _ in SystemdNotify.send("READY=1") },  // systemd's Type=notify: listening now
         logger: logger)

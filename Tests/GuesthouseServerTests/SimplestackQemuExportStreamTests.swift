@@ -3,7 +3,6 @@ import Foundation
 import Glibc
 #endif
 import GuesthouseTestSupport
-import HummingbirdBcrypt
 import Libvirt
 import Testing
 
@@ -96,55 +95,44 @@ private enum Processes {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent(s.prefix).path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
-            let port = Int.random(in: 20_000...39_999)
-            try """
-                [server]
-                listen = "127.0.0.1:\(port)"
-                [user.admin]
-                password = "\(Bcrypt.hash("pw", cost: 4))"
-                [family.kvm]
-                domain_type = "qemu"
-                """.write(toFile: work + "/guesthouse.toml", atomically: true, encoding: .utf8)
-            let server = try Daemon.spawn(CommandResult.guesthouse, ["serve", "--config", work + "/guesthouse.toml"],
-                                          log: work + "/server.log")
-            defer { Daemon.stop(server) }
-            let base = "http://127.0.0.1:\(port)"
-            let up = try await eventually { (try? CommandResult.run("curl", ["-sf", base + "/healthz"]))?.status == 0 }
-            try #require(up, "the server never answered")
-            // Warm: one request through the whole stack, so the baseline holds what any request needs.
-            _ = try CommandResult.run("curl", ["-sf", "-o", "/dev/null", "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
-                                               base + "/kvm/localhost/guests/\(g.name)"])
-            let baseline = Processes.rssKiB(server)
+            try await ServedGuesthouse.with(in: work) { served in
+                let server = served.pid
+                let base = served.base
+                // Warm: one request through the whole stack, so the baseline holds what any request needs.
+                _ = try CommandResult.run("curl", ["-sf", "-o", "/dev/null", "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
+                                                   base + "/kvm/localhost/guests/\(g.name)"])
+                let baseline = Processes.rssKiB(server)
 
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-sf", "--limit-rate", "24M", "-o", work + "/export.tar", "-w", "%{size_download}",
-                              "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
-                              base + "/kvm/localhost/guests/\(g.name)/export"]
-            let out = Pipe()
-            curl.standardOutput = out
-            try curl.run()
-            var serverPeak = baseline
-            var helperPeak = 0
-            var sawHelper = false
-            while curl.isRunning {
-                serverPeak = max(serverPeak, Processes.rssKiB(server))
-                for child in Processes.children(of: server) {
-                    sawHelper = true
-                    helperPeak = max(helperPeak, Processes.rssKiB(child))
+                let curl = Process()
+                curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+                curl.arguments = ["-sf", "--limit-rate", "24M", "-o", work + "/export.tar", "-w", "%{size_download}",
+                                  "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
+                                  base + "/kvm/localhost/guests/\(g.name)/export"]
+                let out = Pipe()
+                curl.standardOutput = out
+                try curl.run()
+                var serverPeak = baseline
+                var helperPeak = 0
+                var sawHelper = false
+                while curl.isRunning {
+                    serverPeak = max(serverPeak, Processes.rssKiB(server))
+                    for child in Processes.children(of: server) {
+                        sawHelper = true
+                        helperPeak = max(helperPeak, Processes.rssKiB(child))
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
                 }
-                try await Task.sleep(for: .milliseconds(50))
+                let size = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(curl.terminationStatus == 0)
+                #expect(Int(size) ?? 0 > 256 << 20, "the archive holds the data: \(size) bytes")
+                let listing = try Daemon.run("/usr/bin/tar", ["-tvf", work + "/export.tar"])
+                #expect(listing.contains(" 21474836480 ") && listing.contains("disks/vda.raw"), "\(listing)")
+                #expect(sawHelper, "the export ran in a download helper")
+                let growth = (serverPeak - baseline) >> 10
+                print("server RSS: \(baseline >> 10) MiB before, \(serverPeak >> 10) MiB peak; helper peak \(helperPeak >> 10) MiB")
+                #expect(growth < 48, "the server grew by \(growth) MiB while a slow client read 256 MiB")
+                #expect(helperPeak >> 10 < 64, "the helper holds \(helperPeak >> 10) MiB")
             }
-            let size = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(curl.terminationStatus == 0)
-            #expect(Int(size) ?? 0 > 256 << 20, "the archive holds the data: \(size) bytes")
-            let listing = try Daemon.run("/usr/bin/tar", ["-tvf", work + "/export.tar"])
-            #expect(listing.contains(" 21474836480 ") && listing.contains("disks/vda.raw"), "\(listing)")
-            #expect(sawHelper, "the export ran in a download helper")
-            let growth = (serverPeak - baseline) >> 10
-            print("server RSS: \(baseline >> 10) MiB before, \(serverPeak >> 10) MiB peak; helper peak \(helperPeak >> 10) MiB")
-            #expect(growth < 48, "the server grew by \(growth) MiB while a slow client read 256 MiB")
-            #expect(helperPeak >> 10 < 64, "the helper holds \(helperPeak >> 10) MiB")
         }
     }
 
