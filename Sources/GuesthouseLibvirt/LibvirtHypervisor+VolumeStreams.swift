@@ -39,11 +39,14 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Reads a volume from its start, passing its data and holes to `body` in order: through the
-    /// pool's download helper process when it has one (memory bounded however slowly `body` goes),
-    /// else in this process.
-    func readVolume(_ ref: VolumeRef, _ body: (FilePiece) async throws -> Void) async throws {
-        if let helper = pool.downloadHelper, helper.serves(uri: uri) {
+    /// Reads a volume from its start, passing its data and holes to `body` in order. A volume with
+    /// more than `VolumeDownloadHelper.inProcessLimit` bytes of data (`data`; nil: unknown, read
+    /// in this process, for a `body` that keeps up) goes through the pool's download helper
+    /// process when it has one, so memory stays bounded however slowly `body` goes; a smaller one
+    /// is read in this process (libvirt's queue then holds at most its data, and no process or
+    /// connection is started for it).
+    func readVolume(_ ref: VolumeRef, data: UInt64? = nil, _ body: (FilePiece) async throws -> Void) async throws {
+        if let helper = pool.downloadHelper, helper.serves(uri: uri), let data, data > VolumeDownloadHelper.inProcessLimit {
             return try await readVolume(ref, through: helper, body)
         }
         let (stream, sparse) = try await open(ref, operation: "volume download") { volume, stream, sparse in

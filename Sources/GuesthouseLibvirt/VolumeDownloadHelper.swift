@@ -20,6 +20,11 @@ public struct VolumeDownloadHelper: Sendable {
         return VolumeDownloadHelper(executable: path)
     }
 
+    /// Bytes of data up to which a volume is read in the server's process: what libvirt may queue
+    /// there for one download. (A helper costs a process and a libvirt connection; under load
+    /// that start took seconds.)
+    public static let inProcessLimit: UInt64 = 32 << 20
+
     /// The subcommand the helper runs.
     public static let subcommand = "volume-download"
 
