@@ -24,6 +24,8 @@ extension LibvirtHypervisor {
             reading: while true {
                 let frame = try await executor.run {
                     do { return try download.next() } catch {
+                        // Dead (its output ended) or speaking nonsense: either way it stops here.
+                        download.kill()
                         let status = download.wait()
                         throw GuesthouseError.hypervisor("volume download of \(ref.pool)/\(ref.volume): the helper stopped (status \(status))")
                     }
