@@ -27,6 +27,8 @@ public final class ConnectionPool: Sendable {
     /// Where the views' re-reads and rebuilds run: two workers of their own, so events are applied
     /// at once even while slow operations occupy every worker of `executor`.
     private let viewExecutor: LibvirtExecutor
+    /// Where volume downloads run (a helper process each); nil: in this process.
+    public let downloadHelper: VolumeDownloadHelper?
     private let state = Locked(State())
 
     private struct State {
@@ -43,11 +45,14 @@ public final class ConnectionPool: Sendable {
     ///   - locks: the per-domain and per-network locks.
     ///   - connectTimeout: seconds an open may take before the request fails with `hypervisorError`.
     ///   - metrics: where libvirt call latencies, connections and events are recorded.
+    ///   - downloadHelper: runs volume downloads in processes of their own (bounded memory).
     public init(executor: LibvirtExecutor, deadlines: DeadlineWatch, locks: LibvirtLocks,
                 connectTimeout: Double = 10,
                 logger: Logger = Logger(label: "guesthouse.libvirt"),
-                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                downloadHelper: VolumeDownloadHelper? = nil) {
         self.metrics = metrics
+        self.downloadHelper = downloadHelper
         self.executor = executor
         self.deadlines = deadlines
         self.locks = locks

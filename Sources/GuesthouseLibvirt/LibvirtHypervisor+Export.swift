@@ -74,7 +74,7 @@ extension LibvirtHypervisor: GuestArchiving {
     /// Streams the data `map` declares from the volume into `sink`.
     private func writeMember(_ ref: VolumeRef, map: SparseMap, into sink: @Sendable ([UInt8]) async throws -> Void) async throws {
         var filter = SparseMemberFilter(map: map, volume: ref.volume)
-        try await readVolume(ref) { piece in
+        try await readVolume(ref, data: map.dataSize) { piece in
             switch piece {
             case .data(let bytes):
                 for part in try filter.data(bytes) { try await sink(part.count == bytes.count ? bytes : Array(part)) }

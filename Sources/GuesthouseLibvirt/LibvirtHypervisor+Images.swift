@@ -100,6 +100,10 @@ extension LibvirtHypervisor: ImageVolumes {
         try await withConnection("guest lookup", readOnly: true) { conn in (try? conn.domain(name: name)) != nil }
     }
 
+    public func networkNames() async throws -> Set<String> {
+        try await withConnection("network list", readOnly: true) { conn in Set(try conn.allNetworks().map(\.name)) }
+    }
+
     public func defineGuest(_ domain: NewDomain) async throws -> Guest {
         try Validation.name(domain.name)
         try Task.checkCancellation()

@@ -39,8 +39,16 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Reads a volume from its start, passing its data and holes to `body` in order.
-    func readVolume(_ ref: VolumeRef, _ body: (FilePiece) async throws -> Void) async throws {
+    /// Reads a volume from its start, passing its data and holes to `body` in order. A volume with
+    /// more than `VolumeDownloadHelper.inProcessLimit` bytes of data (`data`; nil: unknown, read
+    /// in this process, for a `body` that keeps up) goes through the pool's download helper
+    /// process when it has one, so memory stays bounded however slowly `body` goes; a smaller one
+    /// is read in this process (libvirt's queue then holds at most its data, and no process or
+    /// connection is started for it).
+    func readVolume(_ ref: VolumeRef, data: UInt64? = nil, _ body: (FilePiece) async throws -> Void) async throws {
+        if let helper = pool.downloadHelper, helper.serves(uri: uri), let data, data > VolumeDownloadHelper.inProcessLimit {
+            return try await readVolume(ref, through: helper, body)
+        }
         let (stream, sparse) = try await open(ref, operation: "volume download") { volume, stream, sparse in
             try volume.download(into: stream, sparse: sparse)
         }
@@ -107,12 +115,19 @@ extension LibvirtHypervisor {
         }
         let family = self.family
         let executor = self.executor
-        @Sendable func send(_ bytes: [UInt8]) async throws {
-            try await executor.run {
-                do { try bytes.withUnsafeBytes { try stream.send($0) } } catch {
-                    throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
+        // One piece goes to libvirt (a blocking send on the executor) while the next is read from
+        // `pieces`: at most one piece in flight and one being gathered.
+        var inFlight: Task<Void, any Error>?
+        func start(_ work: @escaping @Sendable () throws -> Void) async throws {
+            try await inFlight?.value
+            inFlight = Task {
+                try await executor.run {
+                    do { try work() } catch { throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family) }
                 }
             }
+        }
+        func send(_ bytes: [UInt8]) async throws {
+            try await start { try bytes.withUnsafeBytes { try stream.send($0) } }
         }
         // Data is gathered into pieces of `chunkSize` (a request body arrives in small buffers):
         // one executor hop per MiB, not per buffer.
@@ -122,23 +137,25 @@ extension LibvirtHypervisor {
             try await pieces { piece in
                 switch piece {
                 case .data(let bytes):
+                    if pending.isEmpty && bytes.count >= Self.chunkSize {
+                        try await send(bytes)
+                        return
+                    }
                     pending += bytes
                     if pending.count >= Self.chunkSize {
                         try await send(pending)
-                        pending.removeAll(keepingCapacity: true)
+                        pending = []
+                        pending.reserveCapacity(Self.chunkSize)
                     }
                 case .hole(var length):
                     if !pending.isEmpty {
                         try await send(pending)
-                        pending.removeAll(keepingCapacity: true)
+                        pending = []
+                        pending.reserveCapacity(Self.chunkSize)
                     }
                     if sparse {
                         let hole = length
-                        try await executor.run {
-                            do { try stream.sendHole(hole) } catch {
-                                throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family)
-                            }
-                        }
+                        try await start { try stream.sendHole(hole) }
                         return
                     }
                     let zeros = [UInt8](repeating: 0, count: Self.chunkSize)
@@ -150,10 +167,10 @@ extension LibvirtHypervisor {
                 }
             }
             if !pending.isEmpty { try await send(pending) }
-            try await executor.run {
-                do { try stream.finish() } catch { throw LibvirtErrorMapping.map(error, operation: "volume upload", family: family) }
-            }
+            try await start { try stream.finish() }
+            try await inFlight?.value
         } catch {
+            _ = try? await inFlight?.value
             stream.abort()
             throw error
         }

@@ -2,8 +2,8 @@ import Foundation
 import GuesthouseConfig
 import GuesthouseCore
 import Hummingbird
-import HummingbirdTLS
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 
@@ -101,8 +101,10 @@ public func buildApplication(config: Config, directory: any HypervisorDirectory,
                                   machines: machines, containers: containers, operations: operations, metrics: metrics,
                                   audit: audit)
     // Console websockets: upgrades are decided on a router of their own (refusals fall through to `router`).
+    // `ExpectContinue` answers `Expect: 100-continue` at once, so uploads start without curl's 1 s wait.
     let http = HTTPServerBuilder.http1Consoles(consoleRoutes(config: config, authenticator: authenticator, machines: machines,
-                                                             containers: containers))
+                                                             containers: containers),
+                                               additionalChannelHandlers: { [ExpectContinue()] })
     return Application(
         router: router,
         server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,

@@ -9,8 +9,9 @@ extension ConnectionPool {
     /// The executor is `pool.executor`.
     public static func forTests(threads: Int = 4, connectTimeout: Double = 10,
                                 logger: Logger = Logger(label: "guesthouse.test"),
-                                metrics: any MetricsFactory = NOOPMetricsHandler.instance) -> ConnectionPool {
+                                metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                                downloadHelper: VolumeDownloadHelper? = nil) -> ConnectionPool {
         ConnectionPool(executor: LibvirtExecutor(threads: threads), deadlines: DeadlineWatch(), locks: LibvirtLocks(),
-                       connectTimeout: connectTimeout, logger: logger, metrics: metrics)
+                       connectTimeout: connectTimeout, logger: logger, metrics: metrics, downloadHelper: downloadHelper)
     }
 }

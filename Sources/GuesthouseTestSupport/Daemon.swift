@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GuesthouseLibvirt
 
 /// Starting and stopping the daemons tests and benchmarks run beside the server (libvirtd, sshd).
 public enum Daemon {
@@ -11,16 +12,6 @@ public enum Daemon {
     /// - Throws: `DaemonError` when it cannot be started.
     public static func spawn(_ tool: String, _ arguments: [String], log: String? = nil,
                              environment: [String: String] = [:]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -35,7 +26,7 @@ public enum Daemon {
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid = pid_t()
-        let status = posix_spawn(&pid, tool, &actions, &attributes, argv, envp)
+        let status = CleanSpawn.withAttributes { posix_spawn(&pid, tool, &actions, &$0, argv, envp) }
         guard status == 0 else { throw DaemonError("cannot start \(tool): \(String(cString: strerror(status)))") }
         return pid
     }

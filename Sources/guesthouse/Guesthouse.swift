@@ -10,6 +10,6 @@ struct Guesthouse: AsyncParsableCommand {
         subcommands: [ServeCommand.self, GenpwCommand.self, BenchCommand.self, SpoolCommand.self, WirtCLICommand.self,
                       BenchWirtCommand.self, BenchVmangoCommand.self, BenchRestartCommand.self, OverlayCommand.self, RootfsCommand.self,
                       BenchContainersCommand.self, ExportCommand.self, ImportCommand.self, ImageCommand.self,
-                      ConfigCommand.self, TokenCommand.self],
+                      ConfigCommand.self, TokenCommand.self, VolumeDownloadCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -59,7 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
         // One executor, one deadline watch and one set of per-domain locks for every interface.
         let pool = ConnectionPool(executor: executor, deadlines: DeadlineWatch(), locks: LibvirtLocks(),
                                   connectTimeout: settings.server.connectTimeoutSeconds,
-                                  logger: logger, metrics: metrics.factory)
+                                  logger: logger, metrics: metrics.factory,
+                                  downloadHelper: VolumeDownloadHelper.currentExecutable())
         metrics.addCollector { pool.collectMetrics($0) }
         let directory = LibvirtDirectory(config: settings, pool: pool, executor: executor)
         let baseDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }

@@ -43,6 +43,29 @@ import Testing
         #expect(throws: GuesthouseError.self) { try OVFDescriptor(parsing: "not xml") }
     }
 
+    @Test func networkAdaptersAreReadAndAttachedByTheNameRule() throws {
+        let nics = """
+          <ovf:Item><rasd:Connection>VM Network</rasd:Connection><rasd:InstanceID>7</rasd:InstanceID><rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></ovf:Item>
+          <ovf:Item><rasd:Connection>lab</rasd:Connection><rasd:InstanceID>8</rasd:InstanceID><rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></ovf:Item>
+          <ovf:Item><rasd:InstanceID>9</rasd:InstanceID><rasd:ResourceType>10</rasd:ResourceType></ovf:Item>
+        </ovf:VirtualHardwareSection>
+        """
+        let ovf = try OVFDescriptor(parsing: Self.vmwareStyle.replacingOccurrences(of: "</ovf:VirtualHardwareSection>", with: nics))
+        #expect(ovf.networks == [.init(connection: "VM Network", model: "vmxnet3"), .init(connection: "lab", model: "e1000"),
+                                 .init(connection: "", model: "e1000")])
+        #expect(try OVFDescriptor(parsing: Self.vmwareStyle).networks.isEmpty)
+
+        // Its own name if the host has it, else `default`, else left out with a warning.
+        let withDefault = OVAImport.interfaces(for: ovf.networks, hostNetworks: ["lab", "default"])
+        #expect(withDefault.interfaces.map(\.network) == ["default", "lab", "default"])
+        #expect(withDefault.interfaces.map(\.model) == ["vmxnet3", "e1000", "e1000"])
+        #expect(withDefault.warnings.isEmpty)
+        let without = OVAImport.interfaces(for: ovf.networks, hostNetworks: ["lab"])
+        #expect(without.interfaces.map(\.network) == ["lab"])
+        #expect(without.warnings.count == 2)
+        #expect(without.warnings.first?.contains("VM Network") == true)
+    }
+
     @Test func allocationUnitsAreRead() throws {
         for (unit, quantity) in [("MegaBytes", "512"), ("byte * 2^20", "512"), ("KiloBytes", "524288"), ("byte", "536870912")] {
             let xml = Self.vmwareStyle.replacingOccurrences(of: "byte * 2^30", with: unit)

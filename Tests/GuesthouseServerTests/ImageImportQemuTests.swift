@@ -173,6 +173,64 @@ extension ImageTransferQemuSuites {
             }
         }
 
+        /// An OVA with a manifest: a wrong digest refuses it naming the file, with nothing left; the
+        /// right digests (from sha256sum and sha1sum) import it. Its network adapters attach to the
+        /// network of their name (one the test defines), else to `default` (if the host has it).
+        @Test func anOVAManifestIsCheckedAndItsNetworkAdaptersAttachByName() async throws {
+            try await QemuScratch.with { scratch, client in
+                try await Self.withWorkDirectory { dir in
+                    let name = "\(scratch.prefix)-mf"
+                    let network = "\(scratch.prefix)-net"
+                    let conn = try Connection(uri: "qemu:///system")
+                    _ = try conn.defineNetwork(xml: "<network><name>\(network)</name></network>")  // isolated, never started
+                    defer { try? conn.network(name: network).undefine() }
+                    let hasDefault = (try? conn.network(name: "default")) != nil
+                    let vmdk = "\(name)-disk1.vmdk"
+                    try Tool.check(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
+                                    try Tool.testImage(), "\(dir)/\(vmdk)"])
+                    let nics = """
+                        <Item><rasd:Connection>\(network)</rasd:Connection><rasd:InstanceID>5</rasd:InstanceID>
+                          <rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+                        <Item><rasd:Connection>VM Network</rasd:Connection><rasd:InstanceID>6</rasd:InstanceID>
+                          <rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+                        </VirtualHardwareSection>
+                        """
+                    try Self.ovf(name: name, disk: vmdk, capacity: 64 << 20, memoryMiB: 128)
+                        .replacingOccurrences(of: "</VirtualHardwareSection>", with: nics)
+                        .write(toFile: "\(dir)/\(name).ovf", atomically: true, encoding: .utf8)
+                    func digest(_ tool: String, _ file: String) throws -> String {
+                        String(try Tool.check([tool, file], in: dir).split(separator: " ").first ?? "")
+                    }
+                    let ovfSHA256 = try digest("sha256sum", "\(name).ovf")
+                    let vmdkSHA1 = try digest("sha1sum", vmdk)
+                    func ova(manifest: String) throws -> Data {
+                        try manifest.write(toFile: "\(dir)/\(name).mf", atomically: true, encoding: .utf8)
+                        try Tool.check(["tar", "--format=ustar", "-cf", "\(dir)/\(name).ova", "\(name).ovf", "\(name).mf", vmdk], in: dir)
+                        return try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name).ova"))
+                    }
+
+                    let wrong = String(vmdkSHA1.reversed())
+                    let bad = try await client.send(.post, "/kvm/localhost/storages/\(scratch.pool)/guests",
+                                                    bytes: try ova(manifest: "SHA256(\(name).ovf)= \(ovfSHA256)\nSHA1(\(vmdk))= \(wrong)\n"))
+                    #expect(bad.status == 400, "\(bad.text)")
+                    #expect(bad.text.contains(vmdk) && bad.text.contains("manifest"), "\(bad.text)")
+                    #expect(try scratch.volumes().isEmpty)
+                    #expect(try await client.get("/kvm/localhost/guests/\(name)").status == 404)
+
+                    let good = try await client.send(.post, "/kvm/localhost/storages/\(scratch.pool)/guests",
+                                                     bytes: try ova(manifest: "SHA256(\(name).ovf)= \(ovfSHA256)\nSHA1(\(vmdk))= \(vmdkSHA1)\n"))
+                    #expect(good.status == 201, "\(good.text)")
+                    #expect(try scratch.volumes() == ["\(name)-disk0.qcow2"])
+                    let tree = try XMLTree.parse(try conn.domain(name: name).xml(inactive: true))
+                    let interfaces = tree.child("devices")?.children("interface") ?? []
+                    let attached = interfaces.map { ($0.child("source")?["network"] ?? "", $0.child("model")?["type"] ?? "") }
+                    let expected = hasDefault ? [(network, "e1000"), ("default", "vmxnet3")] : [(network, "e1000")]
+                    #expect(attached.map(\.0) == expected.map(\.0))
+                    #expect(attached.map(\.1) == expected.map(\.1))
+                }
+            }
+        }
+
         @Test func aCorruptOVALeavesNothing() async throws {
             try await QemuScratch.with { scratch, client in
                 try await Self.withWorkDirectory { dir in

@@ -49,15 +49,6 @@ private func tool(_ path: String, _ arguments: [String], in dir: String? = nil) 
     try Daemon.run(path, arguments, in: dir)
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-private func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try await condition()
-}
 
 @Suite(.serialized) struct SimplestackQemuSparseExportTests {
     @Test func aTwentyGiBSparseGuestRoundTripsThroughGnuTarAndBsdtarWithItsHoles() async throws {
@@ -162,25 +153,16 @@ private func eventually(_ seconds: Double = 60, _ condition: () async throws -> 
             let port = try #require(c.client.port)
             // A client that announces the whole archive, sends half of it and, once the import has
             // made its volumes, closes the connection.
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(fd >= 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            try #require(connected == 0)
+            let client = try RawHTTPClient(port: port)
             let head = "POST /kvm/localhost/storages/\(s.pool)/guests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 + "x-simplestack-hypervisor-token: \(SurfaceHarness.token)\r\nContent-Type: application/octet-stream\r\n"
                 + "Content-Length: \(export.body.count)\r\n\r\n"
             let half = Array(head.utf8) + Array(export.body.prefix(export.body.count / 2))
-            let sent = half.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = client.send(half)
             #expect(sent == half.count)
             let started = try await eventually { !(try s.volumes().isEmpty) }
             #expect(started, "the import never made its volumes")
-            close(fd)
+            client.close()
             let cleaned = try await eventually { try s.volumes().isEmpty }
             #expect(cleaned, "volumes left: \((try? s.volumes()) ?? [])")
             #expect(try await c.get("/kvm/localhost/guests/\(g.name)").status == 404)

@@ -86,7 +86,8 @@ enum SurfaceHarness {
         config.users["admin"] = UserConfig(name: "admin", passwordHash: passwordHash)
         config.families = families
         TestEventLoop.start()
-        let pool = ConnectionPool.forTests()
+        // Volume downloads run in helper processes, as in `guesthouse serve`.
+        let pool = ConnectionPool.forTests(downloadHelper: VolumeDownloadHelper(executable: CommandResult.guesthouse))
         let executor = pool.executor
         // qemu:///system defines take half a minute on a loaded host.
         let directory = LibvirtDirectory(config: config, pool: pool, executor: executor, operationTimeout: 600)

@@ -68,7 +68,8 @@ final class ByteReader: @unchecked Sendable {
         while left > 0 {
             guard try await fill() else { throw GuesthouseError.invalid("the archive is truncated") }
             let take = Int(min(left, UInt64(buffer.count - offset)))
-            let piece = Array(buffer[offset..<(offset + take)])
+            // A whole chunk passes as it is (shared, not copied).
+            let piece = offset == 0 && take == buffer.count ? buffer : Array(buffer[offset..<(offset + take)])
             offset += take
             position += UInt64(take)
             left -= UInt64(take)

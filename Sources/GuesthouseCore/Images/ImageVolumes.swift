@@ -52,6 +52,8 @@ public protocol ImageVolumes: Sendable {
     func guestExists(name: String) async throws -> Bool
     /// Undefines a guest this import defined (cleanup after a cancel); errors are ignored.
     func removeGuest(name: String) async
+    /// The names of the host's networks (defined ones, running or not).
+    func networkNames() async throws -> Set<String>
     /// Defines (does not start) a guest.
     func defineGuest(_ domain: NewDomain) async throws -> Guest
 }

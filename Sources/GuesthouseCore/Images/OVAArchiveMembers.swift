@@ -2,13 +2,18 @@ import Foundation
 
 /// The one place an OVA import uses the project's tar reader (`TarReader`): every regular
 /// member is written to a file of a private scratch directory under a name the server chooses
-/// (`member-N`), never the archive's own path; the OVF descriptor is read into memory.
+/// (`member-N`), never the archive's own path; the OVF descriptor and the manifest (`.mf`) are read
+/// into memory. Every member's SHA-1 and SHA-256 are computed on the way, for the manifest.
 enum OVAArchiveMembers {
     struct Extracted {
         /// The descriptor's text.
         var descriptor: String
         /// Member name (as the archive spells it, without a leading "./") -> local file.
         var files: [String: String]
+        /// The manifest's text (a top-level `*.mf` member), if the OVA has one.
+        var manifest: String?
+        /// Member name (without a leading "./") -> its digests, for every member but the manifest.
+        var digests: [String: MemberDigests]
     }
 
     static let descriptorLimit = 4 << 20
@@ -17,13 +22,24 @@ enum OVAArchiveMembers {
                         progress: TransferProgress) async throws -> Extracted {
         let reader = TarReader(archive)
         var descriptor: String?
+        var manifest: String?
         var files: [String: String] = [:]
+        var digests: [String: MemberDigests] = [:]
         while let entry = try await reader.next() {
             let name = entry.name
             guard entry.isFile else { continue }  // `next()` skips what was not read
+            if name.lowercased().hasSuffix(".mf") && !name.contains("/") {
+                guard manifest == nil else { throw GuesthouseError.invalid("the OVA holds more than one manifest (.mf)") }
+                manifest = String(decoding: try await reader.readSmall(limit: descriptorLimit), as: UTF8.self)
+                continue
+            }
+            var hasher = MemberHasher()
             if name.lowercased().hasSuffix(".ovf") && !name.contains("/") {
                 guard descriptor == nil else { throw GuesthouseError.invalid("the OVA holds more than one OVF descriptor") }
-                descriptor = String(decoding: try await reader.readSmall(limit: descriptorLimit), as: UTF8.self)
+                let bytes = try await reader.readSmall(limit: descriptorLimit)
+                hasher.update(bytes)
+                digests[OVAManifest.normalized(name)] = hasher.finalize()
+                descriptor = String(decoding: bytes, as: UTF8.self)
                 continue
             }
             let path = scratch.file("member-\(files.count)")
@@ -37,21 +53,24 @@ enum OVAArchiveMembers {
                 try Task.checkCancellation()
                 switch piece {
                 case .data(let chunk):
+                    hasher.update(chunk)
                     try handle.write(contentsOf: chunk)
                     written += UInt64(chunk.count)
                     progress.add(chunk.count)
                 case .hole(let length):
                     // A sparse member (a repacked OVA): the hole stays a hole in the scratch file.
+                    hasher.update(zeros: length)
                     written += length
                     try handle.seek(toOffset: written)
                 }
             }
             try handle.truncate(atOffset: written)
             files[name] = path
+            digests[OVAManifest.normalized(name)] = hasher.finalize()
         }
         try await reader.finish()
         guard let descriptor else { throw GuesthouseError.invalid("the OVA holds no .ovf descriptor") }
-        return Extracted(descriptor: descriptor, files: files)
+        return Extracted(descriptor: descriptor, files: files, manifest: manifest, digests: digests)
     }
 }
 

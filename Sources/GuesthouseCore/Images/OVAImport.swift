@@ -4,13 +4,40 @@ import Foundation
 /// extracted to a private scratch directory, the descriptor gives name, CPUs, memory and disks,
 /// each disk is converted with qemu-img into a volume of the pool, and the guest is defined with
 /// the hypervisor's domain type. Nothing is left behind when it fails or is cancelled.
+///
+/// An OVA with a manifest (`.mf`) is checked against it before anything is converted: a file
+/// whose digest differs, or that the OVA lacks, refuses the import (400 naming the file).
+/// Each network adapter of the OVF becomes a NIC on the host's network of the adapter's
+/// Connection name if there is one, else on the host's `default` network if there is one; else it
+/// is left out with a warning (see `interfaces(for:hostNetworks:)`).
 public struct OVAImport: Sendable {
     public let volumes: any ImageVolumes
     public let qemuImg: QemuImg
+    /// Told what the import left out (network adapters without a network).
+    public let warn: @Sendable (String) -> Void
 
-    public init(volumes: any ImageVolumes, qemuImg: QemuImg = QemuImg()) {
+    public init(volumes: any ImageVolumes, qemuImg: QemuImg = QemuImg(), warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.volumes = volumes
         self.qemuImg = qemuImg
+        self.warn = warn
+    }
+
+    /// The NICs for the OVF's network adapters: each on the host network named as its Connection
+    /// if that exists, else on `default` if that exists; else left out, with a warning.
+    public static func interfaces(for networks: [OVFDescriptor.Network],
+                                  hostNetworks: Set<String>) -> (interfaces: [NewDomain.Interface], warnings: [String]) {
+        var interfaces: [NewDomain.Interface] = []
+        var warnings: [String] = []
+        for (index, adapter) in networks.enumerated() {
+            if !adapter.connection.isEmpty, hostNetworks.contains(adapter.connection) {
+                interfaces.append(NewDomain.Interface(network: adapter.connection, model: adapter.model))
+            } else if hostNetworks.contains("default") {
+                interfaces.append(NewDomain.Interface(network: "default", model: adapter.model))
+            } else {
+                warnings.append("OVF network adapter \(index + 1) (network '\(adapter.connection)'): the host has no network of that name and no 'default' network; the adapter is left out")
+            }
+        }
+        return (interfaces, warnings)
     }
 
     /// Imports the OVA read from `archive` into `storage` (nil: the default pool). `name`
@@ -22,6 +49,7 @@ public struct OVAImport: Sendable {
         let scratch = try ScratchDirectory(label: "guesthouse-ova")
         defer { scratch.remove() }
         let extracted = try await OVAArchiveMembers.extract(archive, into: scratch, progress: progress)
+        if let manifest = extracted.manifest { try OVAManifest(parsing: manifest).verify(extracted.digests) }
         let descriptor = try OVFDescriptor(parsing: extracted.descriptor)
         let guestName = name ?? descriptor.name
         try Validation.name(guestName, field: name == nil ? "OVF virtual system name (send name= to choose another)" : "name")
@@ -31,6 +59,8 @@ public struct OVAImport: Sendable {
             throw GuesthouseError.conflict("a guest named '\(guestName)' already exists")
         }
         let pool = try await volumes.imagePool(storage)
+        let (interfaces, warnings) = Self.interfaces(for: descriptor.networks,
+                                                     hostNetworks: descriptor.networks.isEmpty ? [] : try await volumes.networkNames())
 
         // Convert every disk first; volumes are made only once all of them read well and fit.
         var converted: [(disk: OVFDescriptor.Disk, file: String, capacity: UInt64)] = []
@@ -50,7 +80,7 @@ public struct OVAImport: Sendable {
         var made: [ImageVolume] = []
         do {
             var domain = NewDomain(type: volumes.domainType, name: guestName, memoryMiB: descriptor.memoryMiB,
-                                   cpus: descriptor.cpus, os: .hvm(arch: "x86_64"))
+                                   cpus: descriptor.cpus, os: .hvm(arch: "x86_64"), interfaces: interfaces)
             var used: [String: Int] = [:]
             for (index, disk) in converted.enumerated() {
                 let volume = try await volumes.createImageVolume(pool: pool.name, name: "\(guestName)-disk\(index).\(pool.volumeFormat)",
@@ -67,6 +97,7 @@ public struct OVAImport: Sendable {
             }
             try Task.checkCancellation()
             let guest = try await volumes.defineGuest(domain)
+            for warning in warnings { warn("OVA import of \(guestName): \(warning)") }
             if Task.isCancelled {
                 await volumes.removeGuest(name: guestName)
                 throw CancellationError()

@@ -2,8 +2,8 @@ import Foundation
 
 /// What Guesthouse reads from an OVF descriptor (DMTF DSP0243): the virtual system's name, CPUs
 /// (VirtualHardwareSection items of ResourceType 3), memory (ResourceType 4, in its
-/// AllocationUnits) and disks (ResourceType 17 items through DiskSection to References), each with
-/// the bus of its controller. Namespace prefixes are ignored.
+/// AllocationUnits), disks (ResourceType 17 items through DiskSection to References), each with
+/// the bus of its controller, and network adapters (ResourceType 10). Namespace prefixes are ignored.
 public struct OVFDescriptor: Sendable, Equatable {
     public struct Disk: Sendable, Equatable {
         /// The archive member holding the disk (References/File's href).
@@ -17,10 +17,25 @@ public struct OVFDescriptor: Sendable, Equatable {
         }
     }
 
+    /// A network adapter (an Item of ResourceType 10).
+    public struct Network: Sendable, Equatable {
+        /// The OVF network it connects to (its Connection), "" when it names none.
+        public var connection: String
+        /// The libvirt NIC model for its ResourceSubType: e1000 (also the default, which guests
+        /// made on VMware or VirtualBox have drivers for), e1000e, vmxnet3, rtl8139, pcnet or virtio.
+        public var model: String
+
+        public init(connection: String, model: String) {
+            self.connection = connection
+            self.model = model
+        }
+    }
+
     public var name: String
     public var cpus: Int
     public var memoryMiB: Int
     public var disks: [Disk]
+    public var networks: [Network]
 
     /// Parses the descriptor's XML.
     /// - Throws: `invalidArguments` naming what is missing or malformed.
@@ -90,10 +105,25 @@ public struct OVFDescriptor: Sendable, Equatable {
             throw GuesthouseError.invalid("OVF file reference '\(disk.file)' is not a member of the archive")
         }
 
+        self.networks = ofType(10).map { item in
+            Network(connection: field(item, "Connection") ?? "", model: Self.nicModel(field(item, "ResourceSubType")))
+        }
         self.name = name
         self.cpus = cpus
         self.memoryMiB = Int(clamping: memoryBytes >> 20)
         self.disks = disks
+    }
+
+    /// The libvirt model for an adapter's ResourceSubType.
+    static func nicModel(_ subtype: String?) -> String {
+        switch subtype?.lowercased().replacingOccurrences(of: "-", with: "") {
+        case "e1000e": "e1000e"
+        case "vmxnet3": "vmxnet3"
+        case "rtl8139": "rtl8139"
+        case "pcnet32", "pcnet": "pcnet"
+        case "virtio", "virtionet": "virtio"
+        default: "e1000"
+        }
     }
 
     /// Bytes of an OVF allocation unit: "byte * 2^20", "byte*1024", "MegaBytes", "GB", ...

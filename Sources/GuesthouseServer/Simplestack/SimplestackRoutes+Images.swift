@@ -1,6 +1,7 @@
 import Foundation
 import GuesthouseCore
 import Hummingbird
+import Logging
 
 /// `POST .../storages/{id}/images`: a raw, qcow2, VMDK or VHDX file becomes a volume of the pool.
 extension SimplestackRoutes {
@@ -83,7 +84,8 @@ extension SimplestackRoutes {
                 throw GuesthouseError.notImplemented("OVA import is not supported on the \(context.parameters.get("hypervisor") ?? "") family")
             }
             run = { archive, progress in
-                try await OVAImport(volumes: volumes).run(archive: archive, storage: storage, name: name, progress: progress)
+                try await OVAImport(volumes: volumes, warn: { [logger = context.logger] in logger.warning("\($0)") })
+                    .run(archive: archive, storage: storage, name: name, progress: progress)
             }
         } else {
             guard let archiving = hv as? any GuestArchiving else {

@@ -30,11 +30,14 @@ struct ConsoleUpgradeChannel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// HTTP/1 with the consoles' websocket upgrades (see `ConsoleUpgradeChannel`).
-    static func http1Consoles(_ routes: ConsoleRoutes) -> HTTPServerBuilder {
+    static func http1Consoles(_ routes: ConsoleRoutes,
+                              additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] })
+        -> HTTPServerBuilder {
         let sockets = routes.webSocketRouter().buildResponder()
         return HTTPServerBuilder { responder in
             ConsoleUpgradeChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: sockets,
-                                                                      configuration: .init()),
+                                                                      configuration: .init(),
+                                                                      additionalChannelHandlers: additionalChannelHandlers),
                                   gate: routes.gate)
         }
     }
