@@ -10,9 +10,7 @@ import Testing
 @Suite(.serialized) struct ConsoleBrowserTests {
     /// Runs a tool on a thread of its own (the server under test keeps the cooperative pool).
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try Tool.run(arguments) }) }.start()
-        }
+        try await offPool { try Tool.run(arguments) }
     }
 
     @Test(.timeLimit(.minutes(10))) func theSerialPageShowsTheBootAndNoVNCConnects() async throws {

@@ -53,6 +53,14 @@ struct RawHTTPClient {
     func close() { _ = Glibc.close(fd) }
 }
 
+/// Runs blocking `work` (a socket read, a tool) on a thread of its own: a test must not hold a thread
+/// of the cooperative pool, which the servers under test in this process need to answer it.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
 /// Polls `condition` until it holds or `seconds` pass; whether it held.
 func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)

@@ -158,7 +158,7 @@ private func tool(_ path: String, _ arguments: [String], in dir: String? = nil) 
                 + "x-simplestack-hypervisor-token: \(SurfaceHarness.token)\r\nContent-Type: application/octet-stream\r\n"
                 + "Content-Length: \(export.body.count)\r\n\r\n"
             let half = Array(head.utf8) + Array(export.body.prefix(export.body.count / 2))
-            let sent = client.send(half)
+            let sent = try await offPool { client.send(half) }  // blocks until this process's server reads it
             #expect(sent == half.count)
             let started = try await eventually { !(try s.volumes().isEmpty) }
             #expect(started, "the import never made its volumes")
