@@ -72,16 +72,6 @@ import Testing
         }
     }
 
-    /// Polls `condition` (blocking libvirt or tool calls, off the test's task) until true or the deadline.
-    static func eventually(seconds: Double, _ condition: @escaping @Sendable () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try condition()
-    }
-
     @Test func theSerialConsoleShowsTheGuestBootingAndAClosedSocketEndsTheStream() async throws {
         try await Self.withMachine { port, session, name in
             let conn = try Connection(uri: "qemu:///system")
@@ -105,7 +95,7 @@ import Testing
                 try await outbound.write(BrowserLikeWebSocket.goingAway)
             }
             // The libvirt stream ended with the socket: the console can be opened again without force.
-            let free = try await Self.eventually(seconds: 10) {
+            let free = try await eventually(10) {
                 guard let pipe = try? domain.openSerialConsole(on: conn, force: false) else { return false }
                 pipe.close()
                 return true
@@ -129,7 +119,7 @@ import Testing
                 #expect(try vncClients() == 1)
                 try await outbound.write(BrowserLikeWebSocket.goingAway)
             }
-            let gone = try await Self.eventually(seconds: 10) { try vncClients() == 0 }
+            let gone = try await eventually(10) { try vncClients() == 0 }
             #expect(gone, "qemu still lists a VNC client after the websocket closed")
         }
     }
