@@ -19,7 +19,7 @@ import time
 from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_ui_pages import DESKTOP, PHONE, browser  # noqa: E402
+from web_ui_pages import DESKTOP, PHONE, browser, log_in  # noqa: E402
 
 MARKER = "GUESTHOUSE-BOOTED"
 
@@ -32,15 +32,6 @@ def wait_for(what, seconds, check):
             return value
         time.sleep(0.2)
     return check()
-
-
-def log_in(driver, base, password):
-    driver.get(base + "/login/")
-    driver.find_element(By.ID, "u").send_keys("admin")
-    driver.find_element(By.ID, "p").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    if not wait_for("login", 20, lambda: "/login/" not in driver.current_url):
-        raise SystemExit("login failed")
 
 
 def state(driver):

@@ -25,10 +25,9 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_ui_pages import DESKTOP, PHONE, browser, free_port  # noqa: E402
+from web_ui_pages import DESKTOP, PHONE, browser, click_to_next_page, free_port, log_in, settled  # noqa: E402
 
 
 def start_server(binary, config, port, workdir):
@@ -48,14 +47,6 @@ def start_server(binary, config, port, workdir):
         time.sleep(0.2)
     process.terminate()
     raise SystemExit("guesthouse serve did not start within 60 s")
-
-
-def log_in(driver, base, password):
-    driver.get(base + "/login/")
-    driver.find_element(By.ID, "u").send_keys("admin")
-    driver.find_element(By.ID, "p").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    WebDriverWait(driver, 20).until(lambda d: "/login/" not in d.current_url)
 
 
 class Flow:
@@ -89,17 +80,13 @@ class Flow:
                  and (label is None or label in f.text)]
         if not self.check(bool(forms), f"a form posting to …{form_action_suffix}"):
             raise RuntimeError(f"no form {form_action_suffix}")
-        page = driver.find_element(By.TAG_NAME, "html")
-        forms[0].find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(driver, 600).until(EC.staleness_of(page))  # the answer's page, not this one
+        click_to_next_page(driver, forms[0].find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
     def confirm(self, driver, question, page):
-        WebDriverWait(driver, 60).until(EC.title_contains("Please confirm"))
+        settled(driver, 60).until(EC.title_contains("Please confirm"))
         self.check(question in driver.find_element(By.TAG_NAME, "main").text, f"the confirmation asks {question!r}")
         self.fits(driver, "desktop", page, DESKTOP)
-        page = driver.find_element(By.TAG_NAME, "html")
-        driver.find_element(By.CSS_SELECTOR, "main form button.danger").click()
-        WebDriverWait(driver, 600).until(EC.staleness_of(page))
+        click_to_next_page(driver, driver.find_element(By.CSS_SELECTOR, "main form button.danger"))
 
     def badge(self, driver):
         return driver.find_element(By.CSS_SELECTOR, "[data-state-url]").text.strip()
@@ -112,7 +99,7 @@ class Flow:
         driver.find_element(By.CSS_SELECTOR, "#pl option[value=tiny]").click()
         self.fits(driver, "desktop", "add", DESKTOP)
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        WebDriverWait(driver, 600).until(lambda d: re.search(r"/machines/QEMU1/[0-9a-f]{32}/$", d.current_url))
+        settled(driver, 600).until(lambda d: re.search(r"/machines/QEMU1/[0-9a-f]{32}/$", d.current_url))
         machine = driver.current_url[len(base):]
         self.check(driver.title.startswith(f"Machine {name}"), f"created {name} at {machine}")
         self.check(self.badge(driver) == "running", f"{name} is running ({self.badge(driver)})")
@@ -123,20 +110,20 @@ class Flow:
         driver.get(base + machine)
         driver.find_element(By.ID, "snapshot-name").send_keys("first")
         self.submit(driver, "/snapshots/")
-        WebDriverWait(driver, 300).until(lambda d: d.current_url == base + machine)
+        settled(driver, 300).until(lambda d: d.current_url == base + machine)
         rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "main table.cards tr")]
         self.check(any("first" in r for r in rows), f"snapshot 'first' listed ({rows})")
         self.check(not driver.find_elements(By.CSS_SELECTOR, ".field-error, main > .error"), "no error after the snapshot")
         self.fits(driver, "desktop", "machine", DESKTOP)
         self.submit(driver, "/snapshots/first/revert/")
         self.confirm(driver, "Revert machine", "confirm")
-        WebDriverWait(driver, 300).until(lambda d: d.current_url == base + machine)
+        settled(driver, 300).until(lambda d: d.current_url == base + machine)
         self.check(not driver.find_elements(By.CSS_SELECTOR, ".field-error, main > .error"), "reverted to 'first'")
 
         self.submit(driver, machine + "stop/")
         self.confirm(driver, f"Stop machine {name} now?", "confirm-stop")
-        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
-        WebDriverWait(driver, 60).until(lambda d: self.badge(d) == "stopped")
+        settled(driver, 120).until(lambda d: d.current_url == base + machine)
+        settled(driver, 60).until(lambda d: self.badge(d) == "stopped")
         self.check(True, f"{name} stopped")
 
         # A start made elsewhere shows up in the badge without a reload (the page's script polls).
@@ -149,7 +136,7 @@ class Flow:
         status = opener.open(request, timeout=120).status
         self.check(status == 303, f"started elsewhere ({status})")
         try:
-            WebDriverWait(driver, 30).until(lambda d: self.badge(d) == "running")
+            settled(driver, 30).until(lambda d: self.badge(d) == "running")
             live = driver.execute_script("return window.__noReload === true && !document.getElementById('state-changed').hidden")
             self.check(live and marker == 1, "the badge turned 'running' without a reload, with the reload hint shown")
         except Exception as error:  # noqa: BLE001
@@ -157,7 +144,7 @@ class Flow:
         driver.get(base + machine)
         self.submit(driver, machine + "stop/")
         self.confirm(driver, f"Stop machine {name} now?", "confirm-stop")
-        WebDriverWait(driver, 60).until(lambda d: d.current_url == base + machine and self.badge(d) == "stopped")
+        settled(driver, 60).until(lambda d: d.current_url == base + machine and self.badge(d) == "stopped")
 
         self.export(base + machine + "export/", cookie)
 
@@ -165,7 +152,7 @@ class Flow:
         driver.get(base + machine)
         driver.find_element(By.ID, "disk-size").send_keys("1")
         self.submit(driver, machine + "disks/")
-        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        settled(driver, 120).until(lambda d: d.current_url == base + machine)
         devices = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Device]")]
         self.check(len(devices) == 2 and not driver.find_elements(By.CSS_SELECTOR, ".field-error"),
                    f"a disk added ({devices})")
@@ -173,7 +160,7 @@ class Flow:
             driver.find_element(By.CSS_SELECTOR, f"#resize-disk option[value={devices[1]}]").click()
             driver.find_element(By.ID, "resize-size").send_keys("2")
             self.submit(driver, machine + "disks/resize/")
-            WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+            settled(driver, 120).until(lambda d: d.current_url == base + machine)
             sizes = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Size]")]
             self.check(sizes[-1:] == ["2.0 GiB"] and not driver.find_elements(By.CSS_SELECTOR, ".field-error"),
                        f"the disk grown to 2 GiB ({sizes})")
@@ -184,12 +171,12 @@ class Flow:
             if option.text == "rescue.iso":
                 option.click()
         self.submit(driver, machine + "media/insert/")
-        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        settled(driver, 120).until(lambda d: d.current_url == base + machine)
         main = driver.find_element(By.TAG_NAME, "main").text
         self.check("In the drive: rescue.iso" in main, "rescue.iso inserted")
         self.submit(driver, machine + "media/eject/")
         self.confirm(driver, "Eject the CD-ROM", "confirm-eject")
-        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + machine)
+        settled(driver, 120).until(lambda d: d.current_url == base + machine)
         self.check("In the drive: nothing" in driver.find_element(By.TAG_NAME, "main").text, "rescue.iso ejected")
 
         self.phone(machine)
@@ -197,7 +184,7 @@ class Flow:
         driver.get(base + machine)
         self.submit(driver, machine + "delete/")
         self.confirm(driver, f"Delete machine {name}", "confirm-delete")
-        WebDriverWait(driver, 120).until(lambda d: d.current_url == base + "/machines/")
+        settled(driver, 120).until(lambda d: d.current_url == base + "/machines/")
         self.check(name not in [a.text for a in driver.find_elements(By.CSS_SELECTOR, "main table a")],
                    f"{name} is gone from the list")
 
@@ -228,10 +215,10 @@ class Flow:
                 self.fits(driver, "phone", page, PHONE)
             driver.get(self.base + machine)
             self.submit(driver, machine + "delete/")
-            WebDriverWait(driver, 30).until(EC.title_contains("Please confirm"))
+            settled(driver, 30).until(EC.title_contains("Please confirm"))
             self.fits(driver, "phone", "confirm-delete", PHONE)
             driver.find_element(By.LINK_TEXT, "Cancel").click()
-            WebDriverWait(driver, 30).until(lambda d: d.current_url == self.base + machine)
+            settled(driver, 30).until(lambda d: d.current_url == self.base + machine)
         finally:
             driver.quit()
 

@@ -22,8 +22,10 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 # Every visible text's contrast against its effective background (WCAG 2: 4.5:1, 3:1 for large text).
 CONTRAST = """
@@ -103,14 +105,30 @@ def browser(size):
     return driver
 
 
+def settled(driver, timeout):
+    """A wait that retries through the errors a page in mid-navigation gives (stale or detached nodes)."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,))
+
+
+def click_to_next_page(driver, button, timeout=600):
+    """Clicks a submit button and waits for the answer's page: the window marked before the click is
+    gone. (Waiting for the old <html> to go stale raced with the navigation in chromedriver 156:
+    "Node with given id does not belong to the document".)"""
+    driver.execute_script("window.__ghPreviousPage = true")
+    button.click()
+    settled(driver, timeout).until(
+        lambda d: d.execute_script("return window.__ghPreviousPage !== true && document.readyState === 'complete'"))
+
+
 def log_in(driver, base, password):
+    """Logs in as admin through the form; exits when the login page stays."""
     driver.get(base + "/login/")
     driver.find_element(By.ID, "u").send_keys("admin")
     driver.find_element(By.ID, "p").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    deadline = time.time() + 20
-    while "/login/" in driver.current_url and time.time() < deadline:
-        time.sleep(0.1)
+    try:
+        click_to_next_page(driver, driver.find_element(By.CSS_SELECTOR, "main button[type=submit]"), timeout=20)
+    except TimeoutException:
+        pass
     if "/login/" in driver.current_url:
         raise SystemExit("login failed")
 
