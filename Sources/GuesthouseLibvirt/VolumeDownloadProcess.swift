@@ -12,8 +12,8 @@ final class VolumeDownloadProcess: @unchecked Sendable {
     private let frames: VolumeDownloadReadAhead
     private var status: Int32?
 
-    /// Bytes of frame data read ahead of the consumer.
-    static let readAhead = 4 << 20
+    /// Bytes of frame data read ahead of the consumer (4 MiB raised the server's RSS peak by 20 MiB).
+    static let readAhead = 2 << 20
 
     /// Starts the helper for `pool`/`volume` on `uri`; credentials go through its standard input,
     /// never its arguments.
