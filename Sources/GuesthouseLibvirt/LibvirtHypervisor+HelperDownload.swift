@@ -2,10 +2,10 @@ import Foundation
 import GuesthouseCore
 import Libvirt
 
-/// Volume downloads through a `VolumeDownloadHelper` process: its frames are read one per hop on
-/// the libvirt executor, so the helper (and behind it libvirtd) is only ever one pipe ahead of
-/// `body`. A failure, or a throwing `body` (a client that went away), kills the helper; its
-/// connection closes and libvirtd aborts the stream.
+/// Volume downloads through a `VolumeDownloadHelper` process: its frames are read by a thread of
+/// their own, at most `VolumeDownloadProcess.readAhead` bytes ahead of `body`, so the helper (and
+/// behind it libvirtd) is only ever that and one pipe ahead. A failure, or a throwing `body` (a
+/// client that went away), kills the helper; its connection closes and libvirtd aborts the stream.
 extension LibvirtHypervisor {
     func readVolume(_ ref: VolumeRef, through helper: VolumeDownloadHelper,
                     _ body: (FilePiece) async throws -> Void) async throws {
@@ -22,13 +22,14 @@ extension LibvirtHypervisor {
         }
         do {
             reading: while true {
-                let frame = try await executor.run {
-                    do { return try download.next() } catch {
-                        // Dead (its output ended) or speaking nonsense: either way it stops here.
+                let frame: VolumeDownloadFrame
+                do { frame = try await download.next() } catch {
+                    // Dead (its output ended) or speaking nonsense: either way it stops here.
+                    let status = try await executor.run { () -> Int32 in
                         download.kill()
-                        let status = download.wait()
-                        throw GuesthouseError.hypervisor("volume download of \(ref.pool)/\(ref.volume): the helper stopped (status \(status))")
+                        return download.wait()
                     }
+                    throw GuesthouseError.hypervisor("volume download of \(ref.pool)/\(ref.volume): the helper stopped (status \(status))")
                 }
                 switch frame {
                 case .data(let bytes): try await body(.data(bytes))

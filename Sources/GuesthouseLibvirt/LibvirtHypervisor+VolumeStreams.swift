@@ -8,6 +8,8 @@ import Libvirt
 /// stream, so libvirt stops at once.
 extension LibvirtHypervisor {
     static let chunkSize = 1 << 20
+    /// The largest message an upload hands to libvirt.
+    static let sendSize = 256 << 10
 
     /// A volume by pool and name.
     struct VolumeRef: Sendable {
@@ -126,8 +128,19 @@ extension LibvirtHypervisor {
                 }
             }
         }
+        // One executor hop per piece, but libvirt gets it in messages of `sendSize`: with 1 MiB
+        // messages libvirtd spent more CPU per byte (page faults on its message buffers, perf).
         func send(_ bytes: [UInt8]) async throws {
-            try await start { try bytes.withUnsafeBytes { try stream.send($0) } }
+            try await start {
+                try bytes.withUnsafeBytes { whole in
+                    var offset = 0
+                    repeat {
+                        let end = min(offset + Self.sendSize, whole.count)
+                        try stream.send(UnsafeRawBufferPointer(rebasing: whole[offset..<end]))
+                        offset = end
+                    } while offset < whole.count
+                }
+            }
         }
         // Data is gathered into pieces of `chunkSize` (a request body arrives in small buffers):
         // one executor hop per MiB, not per buffer.
