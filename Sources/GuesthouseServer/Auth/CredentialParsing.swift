@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuesthouseCore
 import HTTPTypes
@@ -28,6 +29,31 @@ enum CredentialParsing {
             }
         }
         return nil
+    }
+
+    /// The header `credentials(from:)` reads user and password from, as sent; nil for vmango's two
+    /// headers (their pair is not remembered by header) and when there is none.
+    struct PresentedHeader {
+        /// Which header: 1 the Simplestack token, 2 `Authorization`.
+        let kind: UInt8
+        let value: String
+
+        /// The SHA-256 of the header's kind and exact bytes: the key its verification is remembered
+        /// by (the header, which holds the password in base64, is never kept).
+        func digest() -> SHA256Digest {
+            var hasher = SHA256()
+            withUnsafeBytes(of: kind) { hasher.update(bufferPointer: $0) }
+            if value.utf8.withContiguousStorageIfAvailable({ hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+                hasher.update(data: Array(value.utf8))
+            }
+            return hasher.finalize()
+        }
+    }
+
+    static func presentedHeader(_ request: Request) -> PresentedHeader? {
+        if let token = request.headers[.simplestackToken] { return PresentedHeader(kind: 1, value: token) }
+        if request.headers[.vmangoUser] != nil, request.headers[.vmangoPass] != nil { return nil }
+        return request.headers[.authorization].map { PresentedHeader(kind: 2, value: $0) }
     }
 
     /// The API token of `Authorization: Bearer TOKEN`, if the request carries one.
