@@ -16,7 +16,7 @@ extension HTTPField.Name {
 /// `X-Vmango-User`/`X-Vmango-Pass` headers, or HTTP Basic. The password may contain ':'.
 enum CredentialParsing {
     static func credentials(from request: Request) throws -> Credentials? {
-        if let token = request.headers[.simplestackToken] {
+        if let token = value(.simplestackToken, in: request.headers) {
             return try decodePair(token, what: "x-simplestack-hypervisor-token")
         }
         if let user = request.headers[.vmangoUser], let pass = request.headers[.vmangoPass] {
@@ -51,9 +51,20 @@ enum CredentialParsing {
     }
 
     static func presentedHeader(_ request: Request) -> PresentedHeader? {
-        if let token = request.headers[.simplestackToken] { return PresentedHeader(kind: 1, value: token) }
+        if let token = value(.simplestackToken, in: request.headers) { return PresentedHeader(kind: 1, value: token) }
         if request.headers[.vmangoUser] != nil, request.headers[.vmangoPass] != nil { return nil }
         return request.headers[.authorization].map { PresentedHeader(kind: 2, value: $0) }
+    }
+
+    /// The header's value, as `headers[name]` gives it, without making a string when it is sent once
+    /// (HTTPFields joins the values of a name into a new string on every read).
+    static func value(_ name: HTTPField.Name, in headers: HTTPFields) -> String? {
+        var found: String?
+        for field in headers where field.name == name {
+            if found != nil { return headers[name] }  // sent more than once: joined, as before
+            found = field.value
+        }
+        return found
     }
 
     /// The API token of `Authorization: Bearer TOKEN`, if the request carries one.
