@@ -11,7 +11,8 @@ import NIOPosix
 /// of user and password (the password itself is never kept); concurrent checks of the same
 /// credential share one bcrypt. A request's credential header (the Simplestack token or HTTP Basic)
 /// that was decoded and verified is also remembered by a SHA-256 of its exact bytes, with the user it
-/// named and the same expiry, so the next request with the same header skips base64 and the parse. Bcrypt runs on a thread pool, never on Swift's cooperative pool.
+/// named and the same expiry, so the next request with the same header skips base64 and the parse.
+/// Bcrypt runs on a thread pool, never on Swift's cooperative pool.
 /// Failed logins are counted by a `LoginThrottle` (per user name and per client address, taken
 /// from `RequestOrigin.current`); once it refuses, attempts answer 429 before any cache or bcrypt,
 /// so a throttled guesser learns nothing, not even from a cached right password.
