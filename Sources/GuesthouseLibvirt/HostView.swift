@@ -82,12 +82,15 @@ public final class HostView: Sendable {
 
     /// The domain `id` (UUID, 32 hex digits or name) names, nil when the view has none.
     public func domain(id: String) -> ViewedDomain? {
-        reconcileIfDue()
         let key = Self.uuidKey(id)
-        return state.withLock { state in
-            if let key, let domain = state.guests[key] { return domain }
-            return state.uuidByName[id].flatMap { state.guests[$0] }
+        let now = ContinuousClock.now
+        let (domain, due) = state.withLock { state -> (ViewedDomain?, (Connection, UInt64)?) in
+            let due = claimReconcile(&state, now: now)  // the same lock: one per guest info
+            if let key, let domain = state.guests[key] { return (domain, due) }
+            return (state.uuidByName[id].flatMap { state.guests[$0] }, due)
         }
+        reconcile(due)
+        return domain
     }
 
     /// Whether the view holds a full read of its current connection.
@@ -415,12 +418,19 @@ public final class HostView: Sendable {
     /// one is older than the interval. Never blocks the caller.
     private func reconcileIfDue() {
         let now = ContinuousClock.now
-        let due = state.withLock { state -> (Connection, UInt64)? in
-            guard state.ready, !state.reconciling, let conn = state.connection else { return nil }
-            if let at = state.reconciledAt, now - at < reconcileInterval { return nil }
-            state.reconciling = true
-            return (conn, state.generation)
-        }
+        reconcile(state.withLock { claimReconcile(&$0, now: now) })
+    }
+
+    /// The connection and generation to reconcile when a pass is due (then marked as running).
+    private func claimReconcile(_ state: inout State, now: ContinuousClock.Instant) -> (Connection, UInt64)? {
+        guard state.ready, !state.reconciling, let conn = state.connection else { return nil }
+        if let at = state.reconciledAt, now - at < reconcileInterval { return nil }
+        state.reconciling = true
+        return (conn, state.generation)
+    }
+
+    /// Runs the pass `claimReconcile` claimed, if any, on the view's executor.
+    private func reconcile(_ due: (Connection, UInt64)?) {
         guard let (conn, generation) = due else { return }
         executor.submit { [weak self] active in
             guard let self else { return }
@@ -492,13 +502,20 @@ public final class HostView: Sendable {
         let isHex: (UInt8) -> Bool = { b in
             (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
         }
-        let dashes = [8, 13, 18, 23]
         switch bytes.count {
         case 36:
-            for (offset, byte) in bytes.enumerated() {
-                guard dashes.contains(offset) ? byte == UInt8(ascii: "-") : isHex(byte) else { return nil }
+            var upper = false
+            var offset = 0
+            for byte in bytes {
+                if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                    guard byte == UInt8(ascii: "-") else { return nil }
+                } else {
+                    guard isHex(byte) else { return nil }
+                    upper = upper || byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F")
+                }
+                offset += 1
             }
-            return id.lowercased()
+            return upper ? id.lowercased() : id  // already the key: no copy (the usual case)
         case 32:
             guard bytes.allSatisfy(isHex) else { return nil }
             var dashed: [UInt8] = []

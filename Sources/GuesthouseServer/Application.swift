@@ -8,14 +8,15 @@ import HummingbirdWebSocket
 import Logging
 
 /// Builds the HTTP router: every API family, the health check and the OpenAPI document.
-/// - Returns: the router and the document it serves (the same route table made both).
+/// - Returns: the router (with guest info's shortcut in front, `GuestInfoShortcut`) and the document
+///   it serves (the same route table made both).
 public func buildRouter(config: Config, directory: any HypervisorDirectory, authenticator: Authenticator,
                         machines: (any MachineProviders)? = nil,
                         containers: (any ContainerService)? = nil,
                         operations: OperationRegistry = OperationRegistry(),
                         eventHeartbeat: Duration = .seconds(15),
                         metrics: ServerMetrics? = nil,
-                        audit: AuditLog? = nil) -> (Router<GuesthouseContext>, OpenAPIDocument) {
+                        audit: AuditLog? = nil) -> (GuesthouseRouter, OpenAPIDocument) {
     let router = Router(context: GuesthouseContext.self)
     // Outermost, so it sees every answer, errors included, once the error middleware shaped them.
     if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory)) }
@@ -34,7 +35,7 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
                 : .string(description: "a configured provider", enumeration: providerNames),
         ])
     router.add(middleware: ErrorMiddleware(routes: document))
-    let api = APIRoutes(router: router, document: document)
+    let api = APIRoutes(router: router, document: document, endpoints: Endpoints(["guestInfo"]))
 
     var health = Operation(.get, "/healthz", id: "health", summary: "Liveness; needs no credentials", tag: "server",
                            success: (200, .object(["status": .string()])))
@@ -83,7 +84,8 @@ public func buildRouter(config: Config, directory: any HypervisorDirectory, auth
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-    return (router, document)
+    return (GuesthouseRouter(router: router, guestInfo: api.endpoints?["guestInfo"].map(GuestInfoShortcut.init)),
+            document)
 }
 
 /// Builds the whole application for `config`: HTTPS when `tls` is given (`ServerTLS.configuration`),

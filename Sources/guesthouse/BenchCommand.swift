@@ -81,11 +81,19 @@ struct BenchCommand: AsyncParsableCommand {
         let loadedRSS = Self.rssMiB(pid: server.processIdentifier)
         // /healthz and guest info alternately, three rounds each: on a shared machine a burst of other
         // work lands in one figure and not in the other; the median round and ratio are reported.
+        // The server's own CPU per request is counted too (from /proc): on a machine shared with
+        // other work it moves far less than the rates do.
         var healthRounds: [Figures] = [], infoRounds: [Figures] = []
+        var healthCPU: [Double] = [], infoCPU: [Double] = []
         for _ in 0..<3 {
+            let cpu0 = Self.cpuSeconds(pid: server.processIdentifier)
             healthRounds.append(try Wrk.run(url: "\(base)/healthz", seconds: seconds, connections: connections))
+            let cpu1 = Self.cpuSeconds(pid: server.processIdentifier)
             infoRounds.append(try Wrk.run(url: "\(base)/test/localhost/guests/\(guestID)", header: header,
                                           seconds: seconds, connections: connections))
+            let cpu2 = Self.cpuSeconds(pid: server.processIdentifier)
+            healthCPU.append((cpu1 - cpu0) * 1e6 / Double(max(healthRounds.last!.requests, 1)))
+            infoCPU.append((cpu2 - cpu1) * 1e6 / Double(max(infoRounds.last!.requests, 1)))
         }
         let health = healthRounds.sorted { $0.rate < $1.rate }[1]
         let info = infoRounds.sorted { $0.rate < $1.rate }[1]
@@ -109,8 +117,8 @@ struct BenchCommand: AsyncParsableCommand {
         let anon = Self.rssMiB(pid: server.processIdentifier, field: "RssAnon:")
         let file = Self.rssMiB(pid: server.processIdentifier, field: "RssFile:")
         for (round, (h, i)) in zip(healthRounds, infoRounds).enumerated() {
-            print(Self.row("http: /healthz (round \(round + 1))", h))
-            print(Self.row("http: guest info (round \(round + 1))", i))
+            print(Self.row("http: /healthz (round \(round + 1))", h) + String(format: "   server CPU %.1f us/req", healthCPU[round]))
+            print(Self.row("http: guest info (round \(round + 1))", i) + String(format: "   server CPU %.1f us/req", infoCPU[round]))
         }
         print(Self.row("http: info, any of \(guests)", infoSpread))
         print(Self.row("http: list \(guests) guests", list))
@@ -139,6 +147,9 @@ struct BenchCommand: AsyncParsableCommand {
         let errors = roundErrors + [infoSpread, list].map(\.errors).reduce(0, +) + (qemu?.http.errors ?? 0)
         print(String(format: "guest info over HTTP / healthz:                 %.2f (target >= 0.8; median of the rounds' ",
                      infoRatio) + infoRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
+        let cpuRatios = zip(healthCPU, infoCPU).map { $0 / max($1, 0.001) }
+        print(String(format: "server CPU per request, healthz / guest info:   %.2f (median of the rounds' ", cpuRatios.sorted()[1])
+              + cpuRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "; what the rate ratio tends to when the server's CPU limits both)")
         print(String(format: "info on any of \(guests) guests / healthz:       %.2f", infoSpread.rate / health.rate))
         print(String(format: "guest list over HTTP / libvirt list + XML:      %.2f (target >= 1.0, test driver)",
                      list.rate / floorList.rate))
@@ -187,6 +198,18 @@ struct BenchCommand: AsyncParsableCommand {
         var p50: Double
         var p99: Double
         var errors: Int
+        /// How many requests were answered (wrk's count); 0 where not counted.
+        var requests = 0
+    }
+
+    /// The CPU time (user + system) process `pid` has used so far, from /proc/PID/stat.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return 0 }
+        // After "pid (comm)": state is field 3, utime 14 and stime 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func row(_ name: String, _ f: Figures) -> String {
@@ -317,6 +340,7 @@ enum Wrk {
         for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if line.hasPrefix("Requests/sec:"), let v = parts.last.flatMap({ Double($0) }) { figures.rate = v }
+            if parts.count > 2, parts[1] == "requests", parts[2] == "in", let v = Int(parts[0]) { figures.requests = v }
             if line.hasPrefix("50%"), let v = parts.last { figures.p50 = milliseconds(String(v)) }
             if line.hasPrefix("99%"), let v = parts.last { figures.p99 = milliseconds(String(v)) }
             if line.hasPrefix("Non-2xx"), let v = parts.last.flatMap({ Int($0) }) { figures.errors += v }

@@ -9,7 +9,10 @@ import NIOPosix
 /// Checks server users' passwords (bcrypt) and remembers the ones that were right, so that bcrypt
 /// is paid once per credential, not per request. Only successes are remembered, keyed by a SHA-256
 /// of user and password (the password itself is never kept); concurrent checks of the same
-/// credential share one bcrypt. Bcrypt runs on a thread pool, never on Swift's cooperative pool.
+/// credential share one bcrypt. A request's credential header (the Simplestack token or HTTP Basic)
+/// that was decoded and verified is also remembered by a SHA-256 of its exact bytes, with the user it
+/// named and the same expiry, so the next request with the same header skips base64 and the parse.
+/// Bcrypt runs on a thread pool, never on Swift's cooperative pool.
 /// Failed logins are counted by a `LoginThrottle` (per user name and per client address, taken
 /// from `RequestOrigin.current`); once it refuses, attempts answer 429 before any cache or bcrypt,
 /// so a throttled guesser learns nothing, not even from a cached right password.
@@ -28,7 +31,12 @@ public final class Authenticator: Sendable {
     private struct State {
         var verified: [SHA256Digest: ContinuousClock.Instant] = [:]
         var pending: [SHA256Digest: Task<Bool, Never>] = [:]
+        /// Verified credential headers (a digest of the header's bytes) and the user each named.
+        var headers: [SHA256Digest: (user: String, until: ContinuousClock.Instant)] = [:]
     }
+
+    /// More remembered credential headers than this, and that table starts over.
+    static let rememberedHeaders = 4_096
 
     /// - Parameters:
     ///   - users: the `[user.*]` blocks.
@@ -50,14 +58,16 @@ public final class Authenticator: Sendable {
     /// The user's name when the password is right.
     /// - Throws: `GuesthouseError.unauthorized` otherwise.
     public func authenticate(_ credentials: Credentials?) async throws -> String {
-        guard let credentials else {
-            throw GuesthouseError(.unauthorized, "authentication required: send x-simplestack-hypervisor-token, "
-                                  + "X-Vmango-User/X-Vmango-Pass or HTTP Basic credentials")
-        }
+        guard let credentials else { throw Self.noCredentials }
         guard try await verify(credentials) else {
             throw GuesthouseError(.unauthorized, "Authentication failed")
         }
         return credentials.username
+    }
+
+    private static var noCredentials: GuesthouseError {
+        GuesthouseError(.unauthorized, "authentication required: send x-simplestack-hypervisor-token, "
+                        + "X-Vmango-User/X-Vmango-Pass or HTTP Basic credentials")
     }
 
     /// The users, login limits and API tokens (`token_secret`, `revoked_tokens`) of `config`.
@@ -85,7 +95,18 @@ public final class Authenticator: Sendable {
         if let token = CredentialParsing.bearer(from: request) {
             return try await authenticate(token: token)
         }
-        let user = try await authenticate(try CredentialParsing.credentials(from: request))
+        let header = CredentialParsing.presentedHeader(request)
+        let user: String
+        if let header, let known = try await recentlyVerifiedUser(header) {
+            user = known
+        } else {
+            guard let credentials = try CredentialParsing.credentials(from: request) else { throw Self.noCredentials }
+            guard let until = try await verifiedUntil(credentials) else {
+                throw GuesthouseError(.unauthorized, "Authentication failed")
+            }
+            user = credentials.username
+            if let header { remember(header, user: user, until: until) }
+        }
         let principal = principal(user)
         RequestOrigin.current?.note(principal: principal)
         return principal
@@ -116,25 +137,64 @@ public final class Authenticator: Sendable {
     /// counted against the user name and the request's client address.
     /// - Throws: `GuesthouseError.tooManyRequests` when the throttle refuses the attempt.
     public func verify(_ credentials: Credentials) async throws -> Bool {
+        try await verifiedUntil(credentials) != nil
+    }
+
+    /// Until when the credentials count as verified; nil when the password is wrong (counted).
+    private func verifiedUntil(_ credentials: Credentials) async throws -> ContinuousClock.Instant? {
         let origin = RequestOrigin.current
-        origin?.note(user: credentials.username)
+        try await checkThrottle(user: credentials.username, origin: origin)
+        let until = try await verifyPassword(credentials)
+        if until == nil {
+            throttle.recordFailure(user: credentials.username, address: origin?.address)
+            origin?.note(error: GuesthouseError(.unauthorized, "Authentication failed"))
+        }
+        return until
+    }
+
+    /// Notes the user the request tries and refuses it (429, after the refusal delay) when the
+    /// throttle says so: before any cache answers.
+    private func checkThrottle(user: String, origin: RequestOrigin?) async throws {
+        origin?.note(user: user)
         do {
-            try throttle.check(user: credentials.username, address: origin?.address)
+            try throttle.check(user: user, address: origin?.address)
         } catch let error as GuesthouseError {
             origin?.note(error: error)
             if throttle.refusalDelay > .zero { try? await Task.sleep(for: throttle.refusalDelay) }
             throw error
         }
-        let ok = try await verifyPassword(credentials)
-        if !ok {
-            throttle.recordFailure(user: credentials.username, address: origin?.address)
-            origin?.note(error: GuesthouseError(.unauthorized, "Authentication failed"))
-        }
-        return ok
     }
 
-    private func verifyPassword(_ credentials: Credentials) async throws -> Bool {
-        guard let hash = users[credentials.username] else { return false }
+    /// The user a credential header named when these exact bytes were verified and that has not
+    /// expired; nil when unknown (then the header is decoded and checked as usual). The throttle is
+    /// asked first, as for any attempt.
+    private func recentlyVerifiedUser(_ header: CredentialParsing.PresentedHeader) async throws -> String? {
+        let key = header.digest()
+        let now = ContinuousClock.now
+        guard let user = state.withLock({ state -> String? in
+            guard let entry = state.headers[key] else { return nil }
+            guard entry.until > now else {
+                state.headers[key] = nil
+                return nil
+            }
+            return entry.user
+        }) else { return nil }
+        try await checkThrottle(user: user, origin: RequestOrigin.current)
+        return user
+    }
+
+    /// Remembers that the credential header named `user`, whose password was verified until `until`.
+    private func remember(_ header: CredentialParsing.PresentedHeader, user: String, until: ContinuousClock.Instant) {
+        let key = header.digest()
+        state.withLock { state in
+            if state.headers.count >= Self.rememberedHeaders { state.headers.removeAll(keepingCapacity: true) }
+            state.headers[key] = (user, until)
+        }
+    }
+
+    /// Until when the password counts as right (bcrypt's answer, remembered for the TTL); nil when wrong.
+    private func verifyPassword(_ credentials: Credentials) async throws -> ContinuousClock.Instant? {
+        guard let hash = users[credentials.username] else { return nil }
         var hasher = SHA256()
         hasher.update(data: Data(credentials.username.utf8))
         hasher.update(data: [0])
@@ -142,9 +202,9 @@ public final class Authenticator: Sendable {
         let key = hasher.finalize()
         let now = ContinuousClock.now
         // The hot path (a credential verified recently) takes the lock once and makes no task.
-        let task: Task<Bool, Never>? = state.withLock { state in
-            if let until = state.verified[key], until > now { return nil }
-            if let pending = state.pending[key] { return pending }
+        let found: (until: ContinuousClock.Instant?, task: Task<Bool, Never>?) = state.withLock { state in
+            if let until = state.verified[key], until > now { return (until, nil) }
+            if let pending = state.pending[key] { return (nil, pending) }
             let pool = self.pool
             let check = self.check
             let password = credentials.password
@@ -152,14 +212,19 @@ public final class Authenticator: Sendable {
                 (try? await pool.runIfActive { check(password, hash) }) ?? false
             }
             state.pending[key] = task
-            return task
+            return (nil, task)
         }
-        guard let task else { return true }
+        if let until = found.until { return until }
+        guard let task = found.task else { return nil }
         let ok = await task.value
-        state.withLock { state in
+        return state.withLock { state -> ContinuousClock.Instant? in
             state.pending[key] = nil
-            if ok { state.verified[key] = ContinuousClock.now + ttl }
+            guard ok else { return nil }
+            // A concurrent check of the same credential may have stored it already: keep the first expiry.
+            if let until = state.verified[key], until > ContinuousClock.now { return until }
+            let until = ContinuousClock.now + ttl
+            state.verified[key] = until
+            return until
         }
-        return ok
     }
 }

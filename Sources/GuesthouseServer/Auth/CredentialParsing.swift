@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuesthouseCore
 import HTTPTypes
@@ -15,7 +16,7 @@ extension HTTPField.Name {
 /// `X-Vmango-User`/`X-Vmango-Pass` headers, or HTTP Basic. The password may contain ':'.
 enum CredentialParsing {
     static func credentials(from request: Request) throws -> Credentials? {
-        if let token = request.headers[.simplestackToken] {
+        if let token = value(.simplestackToken, in: request.headers) {
             return try decodePair(token, what: "x-simplestack-hypervisor-token")
         }
         if let user = request.headers[.vmangoUser], let pass = request.headers[.vmangoPass] {
@@ -28,6 +29,42 @@ enum CredentialParsing {
             }
         }
         return nil
+    }
+
+    /// The header `credentials(from:)` reads user and password from, as sent; nil for vmango's two
+    /// headers (their pair is not remembered by header) and when there is none.
+    struct PresentedHeader {
+        /// Which header: 1 the Simplestack token, 2 `Authorization`.
+        let kind: UInt8
+        let value: String
+
+        /// The SHA-256 of the header's kind and exact bytes: the key its verification is remembered
+        /// by (the header, which holds the password in base64, is never kept).
+        func digest() -> SHA256Digest {
+            var hasher = SHA256()
+            withUnsafeBytes(of: kind) { hasher.update(bufferPointer: $0) }
+            if value.utf8.withContiguousStorageIfAvailable({ hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+                hasher.update(data: Array(value.utf8))
+            }
+            return hasher.finalize()
+        }
+    }
+
+    static func presentedHeader(_ request: Request) -> PresentedHeader? {
+        if let token = value(.simplestackToken, in: request.headers) { return PresentedHeader(kind: 1, value: token) }
+        if request.headers[.vmangoUser] != nil, request.headers[.vmangoPass] != nil { return nil }
+        return request.headers[.authorization].map { PresentedHeader(kind: 2, value: $0) }
+    }
+
+    /// The header's value, as `headers[name]` gives it, without making a string when it is sent once
+    /// (HTTPFields joins the values of a name into a new string on every read).
+    static func value(_ name: HTTPField.Name, in headers: HTTPFields) -> String? {
+        var found: String?
+        for field in headers where field.name == name {
+            if found != nil { return headers[name] }  // sent more than once: joined, as before
+            found = field.value
+        }
+        return found
     }
 
     /// The API token of `Authorization: Bearer TOKEN`, if the request carries one.

@@ -1,4 +1,5 @@
 import Foundation
+import GuesthouseCore
 import Hummingbird
 import OpenAPIKit30
 
@@ -223,17 +224,36 @@ public final class OpenAPIDocument: @unchecked Sendable {
 public struct APIRoutes<Context: RequestContext> {
     let router: Router<Context>
     let document: OpenAPIDocument
+    /// The responders (middlewares included) of the operations whose ids are asked for here.
+    var endpoints: Endpoints<Context>? = nil
 
     /// Adds the handler for `operation` to the router and the operation to the document.
     func add(_ operation: Operation,
              _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
         document.add(operation)
         let route = operation.path
-        router.on(RouterPath(operation.routerPath), method: operation.method) { request, context in
+        let noted: @Sendable (Request, Context) async throws -> Response = { request, context in
             RequestOrigin.current?.note(route: route, parameters: context.parameters)
             return try await handler(request, context)
         }
+        router.on(RouterPath(operation.routerPath), method: operation.method, use: noted)
+        if let endpoints, endpoints.wanted.contains(operation.id) {
+            endpoints.record(operation.id, router.middlewares.constructResponder(finalResponder: CallbackResponder(callback: noted)))
+        }
     }
+}
+
+/// Operations' responders as the router holds them (the router's middlewares around the handler), by
+/// operation id, for the ids asked for.
+final class Endpoints<Context: RequestContext>: Sendable {
+    let wanted: Set<String>
+    private let table = Locked<[String: any HTTPResponder<Context>]>([:])
+
+    init(_ wanted: Set<String>) { self.wanted = wanted }
+
+    func record(_ id: String, _ responder: any HTTPResponder<Context>) { table.withLock { $0[id] = responder } }
+
+    subscript(_ id: String) -> (any HTTPResponder<Context>)? { table.withLock { $0[id] } }
 }
 
 extension Operation {

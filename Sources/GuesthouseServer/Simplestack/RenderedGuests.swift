@@ -9,6 +9,14 @@ final class RenderedGuests: Sendable {
     struct Rendering: Sendable {
         let body: ByteBuffer
         let etag: String
+        /// The headers of a 200 answer with this body and tag, made once.
+        let headers: HTTPFields
+
+        init(body: ByteBuffer, etag: String) {
+            self.body = body
+            self.etag = etag
+            headers = [.contentType: "application/json", .eTag: etag]
+        }
     }
 
     private struct Key: Hashable {

@@ -31,6 +31,9 @@ extension SimplestackGuest {
                   rendered: RenderedGuests? = nil) -> Response {
         if let rendered {
             let rendering = rendered.rendering(of: self)
+            if etag, status == .ok, location == nil {  // the guest info route: headers made once
+                return Response(status: .ok, headers: rendering.headers, body: .init(byteBuffer: rendering.body))
+            }
             var response = JSONText.response(rendering.body, status: status, location: location)
             if etag { response.headers[.eTag] = rendering.etag }
             return response

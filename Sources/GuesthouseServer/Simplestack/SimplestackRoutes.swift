@@ -25,17 +25,17 @@ struct SimplestackRoutes: Sendable {
         let family = try context.parameters.require("hypervisor")
         let host = try context.parameters.require("host")
         let target = try directory.target(family: family, host: host)
-        let credentials = try CredentialParsing.credentials(from: request)
-        if target.hypervisorChecksCredentials {
-            guard let credentials else {
-                throw GuesthouseError(.unauthorized, "credentials for \(target.family) host '\(host)' are required")
-            }
-            // The hypervisor's own users; a configured member is still refused.
-            if authenticator.role(of: credentials.username) == .member {
-                try authenticator.principal(credentials.username).requireAdmin("the Simplestack API")
-            }
-        } else {
+        guard target.hypervisorChecksCredentials else {
+            // The server's users: credentials are read once, by the authenticator.
             try await authenticator.authenticate(request).requireAdmin("the Simplestack API")
+            return try await directory.hypervisor(for: target, credentials: nil)
+        }
+        guard let credentials = try CredentialParsing.credentials(from: request) else {
+            throw GuesthouseError(.unauthorized, "credentials for \(target.family) host '\(host)' are required")
+        }
+        // The hypervisor's own users; a configured member is still refused.
+        if authenticator.role(of: credentials.username) == .member {
+            try authenticator.principal(credentials.username).requireAdmin("the Simplestack API")
         }
         return try await directory.hypervisor(for: target, credentials: credentials)
     }
