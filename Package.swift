@@ -172,7 +172,7 @@ let package = Package(
             linkerSettings: [
                 // Release: lld, with relative relocations packed (DT_RELR, glibc 2.36+). gold writes
                 // 1.5 MB of them that the loader reads at every start (65,000 entries of 24 bytes);
-                // packed they take 14 KB. See docs/memory.md.
+                // packed they take 14 KB (README, Benchmark).
                 .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
                              .when(configuration: .release)),
             ]
