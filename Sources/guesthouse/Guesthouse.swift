@@ -1,4 +1,5 @@
 import ArgumentParser
+import GuesthouseCore
 
 /// The `guesthouse` command: thin, every subcommand calls into the library modules.
 @main
@@ -12,4 +13,11 @@ struct Guesthouse: AsyncParsableCommand {
                       BenchContainersCommand.self, ExportCommand.self, ImportCommand.self, ImageCommand.self,
                       ConfigCommand.self, TokenCommand.self, VolumeDownloadCommand.self],
         defaultSubcommand: ServeCommand.self)
+
+    /// Sets glibc's allocator up while this is the only thread (see `HeapTuning`), then runs the
+    /// command line as ArgumentParser's `main` does.
+    static func main() async {
+        HeapTuning.configureForServer()
+        await main(nil)
+    }
 }

@@ -23,11 +23,6 @@ struct ServeCommand: AsyncParsableCommand {
     var listen: String?
 
     func run() async throws {
-        #if canImport(Glibc)
-        // glibc gives every thread that allocates an arena of its own; with NIO's and libvirt's
-        // thread pools that multiplies the resident memory for no gain. Two arenas serve 2 cores.
-        _ = glibcMallopt(-8 /* M_ARENA_MAX */, 2)
-        #endif
         var logger = Logger(label: "guesthouse")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         var settings: Config
@@ -155,9 +150,3 @@ enum EmbeddedDemo {
         """.utf8))
     }
 }
-
-#if canImport(Glibc)
-/// glibc's `mallopt` (declared in <malloc.h>, which Swift's Glibc module does not export).
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
