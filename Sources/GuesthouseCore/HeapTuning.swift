@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// glibc's allocator, set up for a long-running server: few arenas, and freed memory handed back to
 /// the kernel after a large transient phase.
 ///
@@ -14,9 +18,13 @@ public enum HeapTuning {
     /// Call it first thing in `main`, before any other thread allocates: glibc fixes its arena limit
     /// the first time a thread needs a new arena, and every thread that allocated before that keeps
     /// an arena of its own (`serve` had four when this ran at the start of `serve`).
-    public static func configureForServer() {
+    /// - Returns: whether glibc took the setting.
+    @discardableResult
+    public static func configureForServer() -> Bool {
         #if canImport(Glibc)
-        _ = glibcMallopt(-8 /* M_ARENA_MAX */, 2)
+        return glibc("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self)?(-8 /* M_ARENA_MAX */, 2) == 1
+        #else
+        return false
         #endif
     }
 
@@ -25,15 +33,16 @@ public enum HeapTuning {
     /// tens of MB): call it after a large transient phase, not per request.
     public static func releaseFreeMemory() {
         #if canImport(Glibc)
-        _ = glibcMallocTrim(0)
+        _ = glibc("malloc_trim", as: (@convention(c) (Int) -> Int32).self)?(0)
         #endif
     }
 }
 
 #if canImport(Glibc)
-// Declared in <malloc.h>, which Swift's Glibc module does not export.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
+/// A glibc function found by name, called through its C signature: `<malloc.h>` is not part of
+/// Swift's Glibc module. Nil when the C library has no such function.
+private func glibc<Function>(_ name: String, as type: Function.Type) -> Function? {
+    guard let symbol = dlsym(nil /* RTLD_DEFAULT */, name) else { return nil }
+    return unsafeBitCast(symbol, to: type)
+}
 #endif

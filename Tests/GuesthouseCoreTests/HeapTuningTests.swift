@@ -32,3 +32,11 @@ import Testing
         #expect(before - after >= freed / 2, "RssAnon \(before) -> \(after) bytes, \(freed) freed")
     }
 }
+
+extension HeapTuningTests {
+    /// The arena limit reaches glibc: `mallopt` is found by name and takes the setting (it answers
+    /// 0 for a parameter or value it refuses).
+    @Test func theArenaLimitIsTaken() {
+        #expect(HeapTuning.configureForServer())
+    }
+}
