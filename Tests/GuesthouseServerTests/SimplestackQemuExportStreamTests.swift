@@ -98,9 +98,14 @@ private enum Processes {
             try await ServedGuesthouse.with(in: work) { served in
                 let server = served.pid
                 let base = served.base
-                // Warm: one request through the whole stack, so the baseline holds what any request needs.
-                _ = try CommandResult.run("curl", ["-sf", "-o", "/dev/null", "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
-                                                   base + "/kvm/localhost/guests/\(g.name)"])
+                // Warm: one request through the whole stack that succeeds, so the baseline holds what any
+                // request needs. (A warm-up that failed, ignored before, left a cold baseline, and the
+                // growth then counted the server's start-up: 55 MiB once in a loaded run, 8-16 otherwise.)
+                let warmed = try await eventually(60) {
+                    try CommandResult.run("curl", ["-sf", "-o", "/dev/null", "-H", "x-simplestack-hypervisor-token: \(SurfaceHarness.token)",
+                                                   base + "/kvm/localhost/guests/\(g.name)"]).status == 0
+                }
+                try #require(warmed, "guest info answered before the export")
                 let baseline = Processes.rssKiB(server)
 
                 let curl = Process()
