@@ -60,13 +60,3 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
         Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }
-
-/// Polls `condition` until it holds or `seconds` pass; whether it held.
-func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try await condition()
-}

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GuesthouseLibvirt
+import GuesthouseTestSupport
 import Testing
 
 /// The thread that reads the download helper's pipe ahead of the consumer: frames arrive in order,
@@ -37,22 +38,12 @@ import Testing
         var state: (read: Int, mostAhead: Int, finished: Bool) { lock.withLock { (read, mostAhead, finished) } }
     }
 
-    /// Polls `condition` until it holds or `seconds` pass.
-    private func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     @Test func framesArriveInOrderAndNoMoreThanTheCapacityIsReadAhead() async throws {
         let source = Source(frames: 20)
         let ahead = VolumeDownloadReadAhead(capacity: 3000)
         ahead.start(reading: { try source.next() }, done: { source.done() })
         // Nobody consumes yet: three frames wait and the fourth is read, waiting for room.
-        #expect(try await eventually { source.state.read == 4 })
+        #expect(try await eventually(10, every: .milliseconds(5)) { source.state.read == 4 })
         var got: [VolumeDownloadFrame] = []
         while true {
             let frame = try await ahead.next()
@@ -63,7 +54,7 @@ import Testing
         #expect(got == (0..<20).map { .data([UInt8](repeating: UInt8($0), count: 1000)) } + [.end])
         // At most: three waiting, one read and waiting for room, one handed to the consumer.
         #expect(source.state.mostAhead <= 5)
-        #expect(try await eventually { source.state.finished })
+        #expect(try await eventually(10, every: .milliseconds(5)) { source.state.finished })
     }
 
     @Test func anErrorReachesTheConsumerAfterTheFramesBeforeIt() async throws {
@@ -73,17 +64,17 @@ import Testing
         #expect(try await ahead.next() == .data([UInt8](repeating: 0, count: 1000)))
         #expect(try await ahead.next() == .data([UInt8](repeating: 1, count: 1000)))
         await #expect(throws: Source.Broken.self) { try await ahead.next() }
-        #expect(try await eventually { source.state.finished })
+        #expect(try await eventually(10, every: .milliseconds(5)) { source.state.finished })
     }
 
     @Test func cancelReleasesAThreadWaitingForRoom() async throws {
         let source = Source(frames: 1000)
         let ahead = VolumeDownloadReadAhead(capacity: 1000)
         ahead.start(reading: { try source.next() }, done: { source.done() })
-        #expect(try await eventually { source.state.read == 2 })
+        #expect(try await eventually(10, every: .milliseconds(5)) { source.state.read == 2 })
         #expect(!source.state.finished)
         ahead.cancel()
-        #expect(try await eventually { source.state.finished })
+        #expect(try await eventually(10, every: .milliseconds(5)) { source.state.finished })
         #expect(source.state.read == 2)
     }
 }
