@@ -43,7 +43,14 @@ let package = Package(
         ),
         .target(
             name: "GuesthouseCore",
-            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZlib", "CLibxml2", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // libvirt's own XML library, read directly: FoundationXML would install a process-wide entity
+        // loader in this libxml2 that calls back into Foundation from libvirt's threads.
+        .systemLibrary(
+            name: "CLibxml2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
         ),
         .target(
             name: "GuesthouseConfig",

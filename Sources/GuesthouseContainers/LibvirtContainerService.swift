@@ -77,6 +77,8 @@ public struct LibvirtContainerService: ContainerService {
             do {
                 try layer.mount()
                 domain = try conn.defineDomain(xml: definition.xml)
+                // Re-read before the answer: the view may already hold it from its "defined" event, stopped.
+                LibvirtHypervisor.touched(domain!)
                 try domain!.start()
             } catch {
                 if let domain {

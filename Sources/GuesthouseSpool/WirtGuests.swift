@@ -49,6 +49,7 @@ public struct LibvirtWirtGuests: WirtGuests {
             } catch let error as LibvirtError where error.kind == .notFound {
                 domain = nil
             }
+            if let domain, !readOnly { LibvirtHypervisor.touched(domain) }
             return try body(domain)
         }
     }

@@ -66,6 +66,8 @@ extension LibvirtMachineProvider {
         // 4. Define, 5. start.
         let xml = templates.renderDomain(context)
         let domain = try conn.defineDomain(xml: xml)
+        // Re-read before the answer: the view may already hold it from its "defined" event, stopped.
+        LibvirtHypervisor.touched(domain)
         undo.push("undefine domain") {
             if (try? domain.isActive()) == true { try domain.destroy() }
             try domain.undefine()

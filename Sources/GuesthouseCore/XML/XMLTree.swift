@@ -1,10 +1,7 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// A small XML element tree, enough to read libvirt's documents and to write back the ones
-/// Guesthouse changes (see `parse(_:preservingLayout:)`).
+/// Guesthouse changes (see `parse(_:preservingLayout:)`, in XMLTree+Parse.swift).
 public final class XMLTree: Sendable {
     public let name: String
     public let attributes: [String: String]
@@ -27,62 +24,6 @@ public final class XMLTree: Sendable {
         self.text = text
         self.attributeOrder = attributeOrder
         self.textRuns = textRuns.flatMap { $0.count == children.count + 1 ? $0 : nil }
-    }
-
-    /// Parses a document and returns its root element.
-    /// - Throws: `GuesthouseError.invalidArguments` when the text is not well-formed XML.
-    public static func parse(_ xml: String) throws -> XMLTree {
-        let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(xml.utf8))
-        parser.delegate = builder
-        parser.shouldProcessNamespaces = false
-        guard parser.parse(), let root = builder.root else {
-            throw GuesthouseError.invalid("malformed XML: \(parser.parserError?.localizedDescription ?? "no root element")")
-        }
-        return root
-    }
-
-    /// Parses a document keeping what a write-back must not change: attribute order (namespace
-    /// declarations first), every text run untrimmed, including the whitespace and text between
-    /// child elements. Slower than `parse(_:)`; for definitions that are changed and written back.
-    /// - Throws: `GuesthouseError.invalidArguments` when the text is not well-formed XML.
-    public static func parse(_ xml: String, preservingLayout: Bool) throws -> XMLTree {
-        guard preservingLayout else { return try parse(xml) }
-        let document: XMLDocument
-        do {
-            document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
-        } catch {
-            throw GuesthouseError.invalid("malformed XML: \(error.localizedDescription)")
-        }
-        guard let root = document.rootElement() else { throw GuesthouseError.invalid("malformed XML: no root element") }
-        return tree(of: root)
-    }
-
-    private static func tree(of element: XMLElement) -> XMLTree {
-        var attributes: [String: String] = [:]
-        var order: [String] = []
-        for namespace in element.namespaces ?? [] {
-            let key = (namespace.name ?? "").isEmpty ? "xmlns" : "xmlns:" + (namespace.name ?? "")
-            attributes[key] = namespace.stringValue ?? ""
-            order.append(key)
-        }
-        for attribute in element.attributes ?? [] {
-            guard let key = attribute.name else { continue }
-            if attributes[key] == nil { order.append(key) }
-            attributes[key] = attribute.stringValue ?? ""
-        }
-        var children: [XMLTree] = []
-        var runs = [""]
-        for node in element.children ?? [] {
-            if let child = node as? XMLElement {
-                children.append(tree(of: child))
-                runs.append("")
-            } else if node.kind == .text {
-                runs[runs.count - 1] += node.stringValue ?? ""
-            }
-        }
-        return XMLTree(name: element.name ?? "", attributes: attributes, children: children, text: runs.joined(),
-                       attributeOrder: order, textRuns: runs)
     }
 
     /// The first child element with this name.
@@ -109,42 +50,6 @@ public final class XMLTree: Sendable {
 
     /// The attribute's value.
     public subscript(attribute: String) -> String? { attributes[attribute] }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    private final class Node {
-        let name: String
-        let attributes: [String: String]
-        var children: [XMLTree] = []
-        var text = ""
-        init(name: String, attributes: [String: String]) {
-            self.name = name
-            self.attributes = attributes
-        }
-    }
-
-    private var stack: [Node] = []
-    var root: XMLTree?
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String]) {
-        stack.append(Node(name: elementName, attributes: attributes))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        stack.last?.text += string
-    }
-
-    /// CDATA sections are text too (vmango wrote user data in one).
-    func parser(_ parser: XMLParser, foundCDATA block: Data) {
-        stack.last?.text += String(decoding: block, as: UTF8.self)
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-        guard let node = stack.popLast() else { return }
-        let tree = XMLTree(name: node.name, attributes: node.attributes, children: node.children, text: node.text)
-        if let parent = stack.last { parent.children.append(tree) } else { root = tree }
-    }
 }
 
 /// Escapes text for XML character data and attribute values (both quote kinds).
