@@ -1,8 +1,6 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GuesthouseCore
 import GuesthouseLibvirt
 import HummingbirdBcrypt
@@ -252,14 +250,17 @@ struct BenchCommand: AsyncParsableCommand {
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
 
+    /// The status of one request's answer (its body read and dropped), -1 when there was none.
+    static func status(of request: HTTPClientRequest, timeout: Duration = .seconds(30)) async -> Int {
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .init(timeout)) else { return -1 }
+        guard (try? await response.body.collect(upTo: 64 << 20)) != nil else { return -1 }
+        return Int(response.status.code)
+    }
+
     static func waitForHealth(_ base: String) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let url = URL(string: "\(base)/healthz"),
-               let (_, response) = try? await URLSession.shared.data(from: url),
-               (response as? HTTPURLResponse)?.statusCode == 200 {
-                return
-            }
+            if await status(of: HTTPClientRequest(url: "\(base)/healthz")) == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ValidationError("the server did not come up at \(base)")

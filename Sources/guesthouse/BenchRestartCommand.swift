@@ -1,8 +1,6 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GuesthouseTestSupport
 
 /// `guesthouse bench-restart`: restarts libvirtd while clients load the server with requests to
@@ -31,10 +29,9 @@ struct BenchRestartCommand: AsyncParsableCommand {
         defer { child.stop() }
         let base = child.base
 
-        let request: URLRequest = {
-            var request = URLRequest(url: URL(string: "\(base)/kvm/localhost/guests")!)
-            request.setValue(child.token, forHTTPHeaderField: "x-simplestack-hypervisor-token")
-            request.timeoutInterval = 30
+        let request: HTTPClientRequest = {
+            var request = HTTPClientRequest(url: "\(base)/kvm/localhost/guests")
+            request.headers.add(name: "x-simplestack-hypervisor-token", value: child.token)
             return request
         }()
         let clients = self.clients
@@ -46,7 +43,7 @@ struct BenchRestartCommand: AsyncParsableCommand {
                     group.addTask {
                         while ContinuousClock.now < stop {
                             let t = ContinuousClock.now
-                            let status = (try? await URLSession.shared.data(for: request)).flatMap { ($0.1 as? HTTPURLResponse)?.statusCode } ?? -1
+                            let status = await BenchCommand.status(of: request)
                             samples.add(at: t, status: status, milliseconds: BenchCommand.milliseconds(ContinuousClock.now - t))
                         }
                     }
