@@ -148,12 +148,22 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // What the `guesthouse bench*` commands set up (scratch providers and wirt users, daemons, a
+        // standalone connection pool), shared with the tests through GuesthouseTestSupport.
         .target(
-            name: "GuesthouseTestSupport",
+            name: "GuesthouseBench",
             dependencies: [
                 "Libvirt", "GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt", "GuesthouseSpool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // Test-only support, never linked into the server binary.
+        .target(
+            name: "GuesthouseTestSupport",
+            dependencies: [
+                "GuesthouseBench", "Libvirt", "GuesthouseCore", "GuesthouseConfig", "GuesthouseLibvirt",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -167,7 +177,7 @@ let package = Package(
                 "GuesthouseOverlay",
                 "GuesthouseContainers",
                 "GuesthouseClient",
-                "GuesthouseTestSupport",
+                "GuesthouseBench",
                 "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

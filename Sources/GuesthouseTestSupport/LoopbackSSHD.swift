@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GuesthouseBench
 
 /// An sshd for tests (needs root) on a free loopback port with a host key, a client key and a config
 /// of its own; logging in as root with the key reaches the system libvirtd, as `qemu+ssh://` does on

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GuesthouseBench
 
 /// A second libvirtd for tests (needs root): TCP on a free loopback port with SASL (DIGEST-MD5, which
 /// encrypts the session as libvirt requires without TLS) against a sasldb holding one user.

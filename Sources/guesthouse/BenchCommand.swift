@@ -5,7 +5,7 @@ import GuesthouseCore
 import GuesthouseLibvirt
 import HummingbirdBcrypt
 import Libvirt
-import GuesthouseTestSupport
+import GuesthouseBench
 
 /// `guesthouse bench`: libvirt's floor through the binding, then the server over loopback HTTP
 /// (a child `guesthouse serve`, loaded by wrk with many connections), side by side, with ratios.

@@ -6,7 +6,7 @@ import GuesthouseCore
 import GuesthouseLibvirt
 import GuesthouseOverlay
 import Libvirt
-import GuesthouseTestSupport
+import GuesthouseBench
 
 /// `guesthouse bench-containers`: container create -> running on real libvirt-LXC (goal < 2 s).
 /// Works in a scratch directory with a bridge of its own (no address, no uplink), and removes
@@ -41,7 +41,7 @@ struct BenchContainersCommand: AsyncParsableCommand {
         }
         try command.run("ip", ["link", "set", bridge, "up"])
         Libvirt.initialize()
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         let service = LibvirtContainerService(config: config, overlay: nil, pool: pool,
                                               executor: pool.executor, stopTimeout: .seconds(2))
         let baseStart = ContinuousClock.now

@@ -1,7 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import GuesthouseTestSupport
+import GuesthouseBench
 
 /// `guesthouse bench-restart`: restarts libvirtd while clients load the server with requests to
 /// `qemu:///system`, and reports what they saw: answers by status, the slowest answer (nothing may

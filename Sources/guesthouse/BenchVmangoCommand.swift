@@ -6,7 +6,7 @@ import GuesthouseLibvirt
 import GuesthouseVmango
 import Libvirt
 import Logging
-import GuesthouseTestSupport
+import GuesthouseBench
 
 /// `guesthouse bench-vmango`: machine create -> domain running (boot excluded) on qemu:///system
 /// for an image of `--image-gib` GiB, beside what copying that image (upstream's way) costs.
@@ -39,7 +39,7 @@ struct BenchVmangoCommand: AsyncParsableCommand {
         config.families["kvm"] = kvm
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         let providers = try LibvirtMachineProviders(config: config, pool: pool, executor: pool.executor, logger: logger)
         let plan = MachinePlan(name: "bench", memoryMiB: 128, cpus: 1, diskSizeGiB: imageGib + 1)
         var creates: [Double] = []

@@ -6,7 +6,7 @@ import GuesthouseSpool
 import Libvirt
 import Logging
 import ServiceLifecycle
-import GuesthouseTestSupport
+import GuesthouseBench
 
 /// `guesthouse spool --config FILE`: runs the wirt spool alone (as root).
 struct SpoolCommand: AsyncParsableCommand {

@@ -23,7 +23,7 @@ final class ContainerHarness: @unchecked Sendable {
     let config: Config
     let service: LibvirtContainerService
     /// The one pool this "server" reaches libvirt through.
-    let pool = ConnectionPool.forTests()
+    let pool = ConnectionPool.standalone()
     /// The ids the test uses; all removed at `close()`.
     let ids: [Int]
     /// Bridges this harness made (when not given an overlay).

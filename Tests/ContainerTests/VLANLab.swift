@@ -118,7 +118,7 @@ final class VLANLab: @unchecked Sendable {
 
     /// Runs `body` with an HTTP client against the router (real libvirt).
     func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor)
         let (router, _) = buildRouter(config: config, directory: directory, authenticator: Authenticator(users: config.users))
         try await Application(router: router).test(.router, body)

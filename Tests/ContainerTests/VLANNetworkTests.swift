@@ -82,7 +82,7 @@ import Testing
         }
         // What `serve` does at start: a stopped VLAN network is started again (and its links remade).
         try host.run("virsh", ["-q", "net-destroy", lab.network(3)])
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         let hypervisor = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: "lxc:///system",
                                            family: "lxc", domainType: "lxc", hostName: "localhost")
         let (applied, _) = try await hypervisor.reapplyVLANLinks()

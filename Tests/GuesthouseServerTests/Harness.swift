@@ -40,7 +40,7 @@ struct TestServer {
         configure(&config)
         self.config = config
         TestEventLoop.start()
-        pool = ConnectionPool.forTests(connectTimeout: connectTimeout, metrics: metrics.factory)
+        pool = ConnectionPool.standalone(connectTimeout: connectTimeout, metrics: metrics.factory)
         metrics.addCollector { [pool] in pool.collectMetrics($0) }
     }
 

@@ -212,7 +212,7 @@ extension ImageTransferQemuSuites {
             var family = FamilyConfig()
             family.domainType = "qemu"
             config.families = ["kvm": family]
-            let pool = ConnectionPool.forTests()
+            let pool = ConnectionPool.standalone()
             let directory = LibvirtDirectory(config: config, pool: pool, executor: pool.executor,
                                              operationTimeout: 600)
             let (router, _) = buildRouter(config: config, directory: directory, authenticator: Authenticator(users: config.users))

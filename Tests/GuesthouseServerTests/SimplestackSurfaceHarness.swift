@@ -87,7 +87,7 @@ enum SurfaceHarness {
         config.families = families
         TestEventLoop.start()
         // Volume downloads run in helper processes, as in `guesthouse serve`.
-        let pool = ConnectionPool.forTests(downloadHelper: VolumeDownloadHelper(executable: CommandResult.guesthouse))
+        let pool = ConnectionPool.standalone(downloadHelper: VolumeDownloadHelper(executable: CommandResult.guesthouse))
         let executor = pool.executor
         // qemu:///system defines take half a minute on a loaded host.
         let directory = LibvirtDirectory(config: config, pool: pool, executor: executor, operationTimeout: 600)

@@ -63,7 +63,7 @@ import Testing
         let file = dir.appendingPathComponent("node.xml")
         try node.write(to: file, atomically: true, encoding: .utf8)
         let uri = "test://" + file.path
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         let hv = LibvirtHypervisor(pool: pool, executor: pool.executor, uri: uri, family: "test", domainType: "test",
                                    hostName: "localhost")
         return (hv, try await pool.connection(uri: uri), dir)

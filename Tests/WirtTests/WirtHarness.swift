@@ -60,7 +60,7 @@ final class Harness: @unchecked Sendable {
         var domains = (users + outsiders).map { (name: "\($0)-box", running: false) }
         domains += extraDomains.map { (name: $0.0, running: $0.1) }
         let uri = try scratch.writeNode(domains: domains)
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         // The spool's connection: the test driver keeps one state per connection.
         connection = try pool.connectionWaiting(uri: uri)
         var config = WirtConfig()

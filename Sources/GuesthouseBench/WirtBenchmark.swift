@@ -23,7 +23,7 @@ public enum WirtBenchmark {
         defer { scratch.remove() }
         let user = try scratch.addUser()
         let uri = try scratch.writeNode(domains: [(name: "\(user)-box", running: false)])
-        let pool = ConnectionPool.forTests()
+        let pool = ConnectionPool.standalone()
         var config = WirtConfig()
         config.group = scratch.group
         var logger = Logger(label: "guesthouse.wirt.bench")

@@ -5,10 +5,10 @@ import Logging
 
 extension ConnectionPool {
     /// A pool with an executor, a deadline watch and locks of its own, as the build function makes
-    /// them for a server: for tests and benchmarks, each of which stands for one server (replica).
+    /// them for a server: for benchmarks and tests, each of which stands for one server (replica).
     /// The executor is `pool.executor`.
-    public static func forTests(threads: Int = 4, connectTimeout: Double = 10,
-                                logger: Logger = Logger(label: "guesthouse.test"),
+    public static func standalone(threads: Int = 4, connectTimeout: Double = 10,
+                                logger: Logger = Logger(label: "guesthouse.standalone"),
                                 metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                                 downloadHelper: VolumeDownloadHelper? = nil) -> ConnectionPool {
         ConnectionPool(executor: LibvirtExecutor(threads: threads), deadlines: DeadlineWatch(), locks: LibvirtLocks(),
