@@ -49,7 +49,6 @@ public struct LibvirtWirtGuests: WirtGuests {
             } catch let error as LibvirtError where error.kind == .notFound {
                 domain = nil
             }
-            if let domain, !readOnly { LibvirtHypervisor.touched(domain) }
             return try body(domain)
         }
     }

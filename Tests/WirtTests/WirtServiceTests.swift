@@ -57,9 +57,10 @@ extension WirtTests {
             return last.contains("box destroy ok") && left.isEmpty
         }, "\(h.read(h.vmLog(h.alice)))")
         let lines = h.read(h.vmLog(h.alice)).split(separator: "\n")
-        #expect(lines.contains { $0.contains("box start ok") })
-        #expect(try h.state("\(h.alice)-box") == .shutoff)
-        #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>shutoff</state>") })
+        let logs = "vm log:\n\(h.read(h.vmLog(h.alice)))\nspool log:\n\(h.read(h.spoolLog(h.alice)))"
+        #expect(lines.contains { $0.contains("box start ok") }, "\(logs)")
+        #expect(try h.state("\(h.alice)-box") == .shutoff, "\(logs)")
+        #expect(h.waitUntil { h.read(h.status(h.alice)).contains("<state>shutoff</state>") }, "\(logs)")
     }
 
     @Test func theRescanPicksUpWhatNotificationsMissed() throws {
