@@ -142,7 +142,8 @@ extension LibvirtHypervisor: GuestDisks {
     }
 
     /// Grows the volume behind the disk `target` to `bytes`: through the running domain when it
-    /// runs, else on the volume. Shrinking is `invalidArguments`.
+    /// runs, else on the volume. Shrinking is `operationNotAllowed` (409): the request is well formed,
+    /// the disk's present size refuses it.
     static func resize(_ conn: Connection, _ domain: Domain, target: String, bytes: UInt64) throws {
         let element = try diskElement(domain, target: target)
         guard let volume = volume(conn, for: element) else {
@@ -150,7 +151,7 @@ extension LibvirtHypervisor: GuestDisks {
         }
         let capacity = try volume.info().capacity
         if bytes < capacity {
-            throw GuesthouseError.invalid("disk \(target) is \(capacity >> 30) GiB; shrinking a disk is not supported")
+            throw GuesthouseError.conflict("disk \(target) is \(capacity >> 30) GiB; shrinking a disk is not supported")
         }
         guard bytes > capacity else { return }
         if try domain.isActive() {

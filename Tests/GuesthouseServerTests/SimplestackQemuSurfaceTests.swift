@@ -18,14 +18,14 @@ import Testing
             #expect(try s.volumes().contains(name + "-disk1.qcow2"))
             let grown = try await c.put(g + "/disks/vdb", #"{"size": 2}"#)
             #expect(grown.object["size"] as? Double == 2)
-            #expect(try await c.put(g + "/disks/vdb", #"{"size": 1}"#).status == 400)
+            #expect(try await c.put(g + "/disks/vdb", #"{"size": 1}"#).status == 409)  // shrinking
             #expect(try await c.delete(g + "/disks/vdb").status == 204)
             #expect(!(try s.volumes().contains(name + "-disk1.qcow2")))
 
             // hdd and paravirtualized read back as set
             let hdd = try await c.put(g, #"{"hdd": 2}"#)
             #expect(hdd.object["hdd"] as? Double == 2)
-            #expect(try await c.put(g, #"{"hdd": 1}"#).status == 400)
+            #expect(try await c.put(g, #"{"hdd": 1}"#).status == 409)  // shrinking
             #expect(try await c.put(g, #"{"paravirtualized": false}"#).object["paravirtualized"] as? Bool == false)
             #expect(try await c.put(g, #"{"paravirtualized": true}"#).object["paravirtualized"] as? Bool == true)
 

@@ -48,7 +48,7 @@ public protocol GuestDisks: Sendable {
     func disk(guestID: String, diskID: String) async throws -> GuestDiskInfo
     /// Creates a volume and attaches it; the volume is deleted again when attaching fails.
     func createDisk(guestID: String, _ spec: DiskSpec) async throws -> GuestDiskInfo
-    /// Grows the disk to `sizeGiB` (shrinking is `invalidArguments`) and/or renames its volume.
+    /// Grows the disk to `sizeGiB` (shrinking is `operationNotAllowed`) and/or renames its volume.
     func updateDisk(guestID: String, diskID: String, sizeGiB: Int?, name: String?) async throws -> GuestDiskInfo
     /// Detaches the disk and deletes its volume.
     func deleteDisk(guestID: String, diskID: String) async throws

@@ -37,7 +37,7 @@ extension SimplestackRoutes {
         api.add(Operation(.put, p + "/{disk_id}", id: "diskUpdate",
                           summary: "Grow a disk ({\"size\": GiB}) or rename its volume ({\"name\"}, stopped guests)",
                           tag: "simplestack",
-                          body: JSONObject.schema(["size": .bounded(Validation.diskGiB, description: "GiB; shrinking is a 400"),
+                          body: JSONObject.schema(["size": .bounded(Validation.diskGiB, description: "GiB; shrinking is a 409"),
                                                    "name": .name()]),
                           success: (200, .ref("Disk")), errors: [400, 409] + errors, ifMatch: true)) { request, context in
             let hv = try await hypervisor(request, context, as: (any GuestDisks).self, operation: "disks")
