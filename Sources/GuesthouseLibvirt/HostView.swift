@@ -500,37 +500,5 @@ public final class HostView: Sendable {
     }
 
     /// "8d0c...-..." for a dashed or undashed UUID, nil for anything else (a name).
-    /// Checked on the UTF-8 bytes (Foundation's UUID parser runs sscanf: seen in profiles of guest info).
-    static func uuidKey(_ id: String) -> String? {
-        let bytes = id.utf8
-        let isHex: (UInt8) -> Bool = { b in
-            (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f"))
-        }
-        switch bytes.count {
-        case 36:
-            var upper = false
-            var offset = 0
-            for byte in bytes {
-                if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                    guard byte == UInt8(ascii: "-") else { return nil }
-                } else {
-                    guard isHex(byte) else { return nil }
-                    upper = upper || byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F")
-                }
-                offset += 1
-            }
-            return upper ? id.lowercased() : id  // already the key: no copy (the usual case)
-        case 32:
-            guard bytes.allSatisfy(isHex) else { return nil }
-            var dashed: [UInt8] = []
-            dashed.reserveCapacity(36)
-            for (offset, byte) in bytes.enumerated() {
-                if offset == 8 || offset == 12 || offset == 16 || offset == 20 { dashed.append(UInt8(ascii: "-")) }
-                dashed.append(byte | 0x20)  // lower case; digits are unchanged by it
-            }
-            return String(decoding: dashed, as: UTF8.self)
-        default:
-            return nil
-        }
-    }
+    static func uuidKey(_ id: String) -> String? { UUIDText.key(id) }
 }

@@ -121,7 +121,7 @@ public struct LibvirtHypervisor: Hypervisor {
 extension LibvirtHypervisor {
     /// Finds a domain by UUID, or by name when `id` is not a UUID.
     public static func lookup(_ conn: Connection, id: String) throws -> Domain {
-        if UUID(uuidString: id) != nil || (id.count == 32 && id.allSatisfy(\.isHexDigit)) {
+        if UUIDText.key(id) != nil {
             if let d = try? conn.domain(uuid: id) {
                 TouchedDomains.record(d.uuid)
                 return d

@@ -73,20 +73,7 @@ final class GuestInfoShortcut: Sendable {
 
     /// 8-4-4-4-12 hex digits from `start` to the end.
     static func isUUID(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
-        guard bytes.count - start == 36 else { return false }
-        for offset in 0..<36 {
-            let byte = bytes[start + offset]
-            switch offset {
-            case 8, 13, 18, 23: guard byte == UInt8(ascii: "-") else { return false }
-            default:
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-                     UInt8(ascii: "A")...UInt8(ascii: "F"): continue
-                default: return false
-                }
-            }
-        }
-        return true
+        UUIDText.isDashed(UnsafeBufferPointer(rebasing: bytes[start...]))
     }
 
     /// Answers a GET: through the shortcut when the router sent this pair here before, else
